@@ -1,0 +1,34 @@
+# journeyline: two commands do everything on a fresh clone.
+#   make demo  - build the venv if missing, generate sample data, run the job, build reports
+#   make test  - build the venv if missing, run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   ?= data
+PEOPLE ?= 5000
+SEED   ?= 42
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): setup.py constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned dependencies into $(VENV) (about a minute on first run)..."
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/journeyline generate --out $(DATA)/landing --people $(PEOPLE) --seed $(SEED)
+	@$(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
+	@$(BIN)/journeyline report --warehouse $(DATA)/warehouse.duckdb --out $(DATA)/reports
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/sqlfluff lint models
+
+clean:
+	rm -rf $(DATA) .pytest_cache target logs

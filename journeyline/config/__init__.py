@@ -1,0 +1,31 @@
+"""Configuration: journeyline.yml, validated with line-precise errors, over built-in defaults."""
+
+from journeyline.config.model import (
+    CheckConfig,
+    Config,
+    ContractConfig,
+    IdentityConfig,
+    OutcomeRule,
+    PipelineConfig,
+    SourceConfig,
+    StageRule,
+    StagesConfig,
+    WarehouseConfig,
+    load_config,
+)
+from journeyline.config.validate import ConfigError
+
+__all__ = [
+    "CheckConfig",
+    "Config",
+    "ConfigError",
+    "ContractConfig",
+    "IdentityConfig",
+    "OutcomeRule",
+    "PipelineConfig",
+    "SourceConfig",
+    "StageRule",
+    "StagesConfig",
+    "WarehouseConfig",
+    "load_config",
+]

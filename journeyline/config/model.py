@@ -1,0 +1,408 @@
+"""journeyline.yml: its shape, its built-in defaults and the typed config the code uses."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from journeyline.config.validate import (
+    Bool,
+    ConfigError,
+    ListOf,
+    MapOf,
+    Num,
+    Obj,
+    Str,
+    _Ctx,
+    parse_yaml,
+    read_yaml_file,
+)
+from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
+
+FORMATS = ("canonical",)
+SEVERITIES = ("error", "warn")
+_NAME = r"[a-z][a-z0-9_]*"
+
+
+def _check_timestamp(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -> None:
+    raw = value.get("earliest_occurred_at")
+    if raw is not None:
+        try:
+            datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            raise ctx.fail(
+                node, f"'{path}.earliest_occurred_at' is {raw!r}, not an ISO timestamp",
+                "write it as \"2000-01-01T00:00:00Z\"",
+            ) from None
+
+
+class RegexMap(MapOf):
+    """Identifier type → list of regular expressions, each compiled to prove it is valid."""
+
+    def check(self, node: yaml.Node, path: str, ctx: _Ctx) -> dict[str, Any]:
+        value = super().check(node, path, ctx)
+        for key_node, value_node in node.value:
+            key = ctx.scalar(key_node)
+            for item_node in value_node.value:
+                pattern = ctx.scalar(item_node)
+                try:
+                    re.compile(str(pattern))
+                except re.error as exc:
+                    raise ctx.fail(
+                        item_node,
+                        f"'{path}.{key}' holds {pattern!r}, not a valid regular expression ({exc})",
+                        "escape special characters with a backslash",
+                    ) from None
+        return value
+
+
+_SOURCE = Obj(
+    {
+        "name": Str(pattern=_NAME, example="lower_snake_case, e.g. 'web_events'"),
+        "stream": Str(choices=STREAMS),
+        "format": Str(choices=FORMATS),
+        "location": Str(example="a folder or file path, e.g. data/landing/marketing"),
+        "pattern": Str(example="a glob, e.g. '*.jsonl'"),
+    },
+    required=("name", "format", "location"),
+)
+
+_STAGE_RULE = Obj(
+    {
+        "stage": Str(choices=STAGES),
+        "any_event": Bool(),
+        "event_types": ListOf(Str()),
+        "requires_known_identifier": Bool(),
+        "survey_type": Str(),
+        "min_score": Num(),
+        "max_score": Num(),
+        "after": Str(choices=STAGES),
+    },
+    required=("stage",),
+)
+
+_OUTCOME_RULE = Obj(
+    {
+        "outcome": Str(choices=OUTCOMES),
+        "event_types": ListOf(Str(), min_items=1),
+        "before": Str(choices=STAGES),
+        "after": Str(choices=STAGES),
+    },
+    required=("outcome", "event_types"),
+)
+
+_CHECK = Obj(
+    {
+        "severity": Str(choices=SEVERITIES),
+        "min": Num(),
+        "max": Num(),
+        "enabled": Bool(),
+    }
+)
+
+SPEC = Obj(
+    {
+        "version": Num(minimum=1, maximum=1, integer=True),
+        "lake": Str(),
+        "warehouse": Obj(
+            {
+                "type": Str(choices=("duckdb", "bigquery")),
+                "path": Str(),
+                "schema": Str(pattern=_NAME),
+                "staging_schema": Str(pattern=_NAME),
+            }
+        ),
+        "sources": ListOf(_SOURCE, min_items=1),
+        "contract": Obj(
+            {
+                "future_tolerance_hours": Num(minimum=0),
+                "earliest_occurred_at": Str(example='"2000-01-01T00:00:00Z"'),
+                "max_raw_bytes": Num(minimum=256, integer=True),
+                "custom_event_types": MapOf(ListOf(Str(pattern=_NAME)), key=Str(choices=STREAMS)),
+            },
+            post=_check_timestamp,
+        ),
+        "identity": Obj(
+            {
+                "extra_identifier_types": ListOf(Str(pattern=_NAME)),
+                "phone_default_region": Str(pattern=r"[A-Z]{2}", example="two letters, e.g. US"),
+                "blocked_values": MapOf(ListOf(Str())),
+                "blocked_patterns": RegexMap(ListOf(Str())),
+                "limits": MapOf(Num(minimum=1, integer=True)),
+                "max_component_size": Num(minimum=2, integer=True),
+                "max_rounds": Num(minimum=1, maximum=1000, integer=True),
+            }
+        ),
+        "stages": Obj(
+            {
+                "order": ListOf(Str(choices=STAGES), min_items=1),
+                "rules": ListOf(_STAGE_RULE, min_items=1),
+                "outcomes": ListOf(_OUTCOME_RULE),
+            }
+        ),
+        "quality": Obj({"checks": MapOf(_CHECK)}),
+        "pipeline": Obj(
+            {
+                "shards": Num(minimum=1, maximum=4096, integer=True),
+                "batch_rows": Num(minimum=100, integer=True),
+            }
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured input: where it is, how to read it, which stream it feeds."""
+
+    name: str
+    format: str
+    location: str
+    stream: str | None = None
+    pattern: str = "*.jsonl"
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """An event that moves a customer to ``stage`` when all of its conditions hold."""
+
+    stage: str
+    any_event: bool = False
+    event_types: frozenset[str] = frozenset()
+    requires_known_identifier: bool = False
+    survey_type: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeRule:
+    """An event that sets an outcome status (lost, churned) beside the stage."""
+
+    outcome: str
+    event_types: frozenset[str]
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True)
+class StagesConfig:
+    order: tuple[str, ...]
+    rules: tuple[StageRule, ...]
+    outcomes: tuple[OutcomeRule, ...]
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    future_tolerance_hours: float
+    earliest_occurred_at: datetime
+    max_raw_bytes: int
+    custom_event_types: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    identifier_types: tuple[str, ...]
+    phone_default_region: str
+    blocked_values: dict[str, frozenset[str]]
+    blocked_patterns: dict[str, tuple[str, ...]]
+    limits: dict[str, int]
+    max_component_size: int
+    max_rounds: int
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    name: str
+    severity: str
+    min: float | None = None
+    max: float | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    type: str
+    path: str
+    schema: str
+    staging_schema: str
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    shards: int
+    batch_rows: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration; paths are absolute."""
+
+    lake: str
+    warehouse: WarehouseConfig
+    sources: tuple[SourceConfig, ...]
+    contract: ContractConfig
+    identity: IdentityConfig
+    stages: StagesConfig
+    quality: dict[str, CheckConfig]
+    pipeline: PipelineConfig
+    origin: str = "built-in defaults"
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def check(self, name: str) -> CheckConfig:
+        """The configuration of one quality check (error severity if not configured)."""
+        return self.quality.get(name, CheckConfig(name=name, severity="error"))
+
+    def with_input(self, folder: str | Path) -> Config:
+        """Replace the configured sources by a landing folder in `journeyline generate` layout."""
+        root = Path(folder).resolve()
+        sources = tuple(
+            SourceConfig(name=s, stream=s, format="canonical", location=str(root / s))
+            for s in STREAMS
+        )
+        return replace(self, sources=sources)
+
+    def with_paths(self, *, lake: str | None = None, warehouse: str | None = None) -> Config:
+        """Override the lake folder and/or the DuckDB warehouse file."""
+        cfg = self
+        if lake:
+            cfg = replace(cfg, lake=str(Path(lake).resolve()))
+        if warehouse:
+            resolved = str(Path(warehouse).resolve())
+            cfg = replace(cfg, warehouse=replace(cfg.warehouse, path=resolved))
+        return cfg
+
+
+DEFAULTS_NAME = "journeyline.yml"
+
+
+def _defaults_text() -> str:
+    return resources.files("journeyline").joinpath("defaults", DEFAULTS_NAME).read_text("utf-8")
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Mappings merge key by key; anything else (lists included) replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = _merge(base.get(key), value) if key in base else value
+        return out
+    return override
+
+
+def _resolve(path: str, base: Path) -> str:
+    if "://" in path:
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def _semantic_checks(data: dict[str, Any], origin: str) -> None:
+    """Checks across sections: unique source names, known event types and identifier types."""
+    names: set[str] = set()
+    for src in data["sources"]:
+        if src["name"] in names:
+            raise ConfigError(origin, None, f"two sources are named {src['name']!r}",
+                              "give every source its own name")
+        names.add(src["name"])
+    from journeyline.schema import all_event_types
+
+    vocab = set().union(*all_event_types(data["contract"].get("custom_event_types")).values())
+    for section, rules in (("stages.rules", data["stages"]["rules"]),
+                           ("stages.outcomes", data["stages"].get("outcomes", []))):
+        for i, rule in enumerate(rules):
+            for event_type in rule.get("event_types", []):
+                if event_type not in vocab:
+                    raise ConfigError(
+                        origin, None,
+                        f"'{section}[{i}]' uses the event type {event_type!r}, "
+                        "which no stream knows",
+                        "add it under contract.custom_event_types or fix the spelling",
+                    )
+    known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
+    for key in data["identity"].get("limits", {}):
+        if key not in known:
+            raise ConfigError(origin, None,
+                              f"'identity.limits' names {key!r}, which is not an identifier type",
+                              "use one of: " + ", ".join(sorted(known)))
+    order = data["stages"]["order"]
+    for rule in data["stages"]["rules"]:
+        if rule["stage"] not in order or (rule.get("after") and rule["after"] not in order):
+            raise ConfigError(origin, None,
+                              f"a stage rule names {rule['stage']!r}, which is not in stages.order",
+                              "add it to stages.order or remove the rule")
+
+
+def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
+    _semantic_checks(data, origin)
+    wh = data["warehouse"]
+    ident = data["identity"]
+    contract = data["contract"]
+    return Config(
+        lake=_resolve(data["lake"], base),
+        warehouse=WarehouseConfig(
+            type=wh["type"], path=_resolve(wh["path"], base),
+            schema=wh["schema"], staging_schema=wh["staging_schema"],
+        ),
+        sources=tuple(
+            SourceConfig(
+                name=s["name"], format=s["format"], location=_resolve(s["location"], base),
+                stream=s.get("stream"), pattern=s.get("pattern", "*.jsonl"),
+            )
+            for s in data["sources"]
+        ),
+        contract=ContractConfig(
+            future_tolerance_hours=float(contract["future_tolerance_hours"]),
+            earliest_occurred_at=datetime.fromisoformat(
+                str(contract["earliest_occurred_at"]).replace("Z", "+00:00")
+            ).astimezone(UTC),
+            max_raw_bytes=int(contract["max_raw_bytes"]),
+            custom_event_types={k: tuple(v) for k, v in contract["custom_event_types"].items()},
+        ),
+        identity=IdentityConfig(
+            identifier_types=tuple(IDENTIFIER_TYPES) + tuple(ident["extra_identifier_types"]),
+            phone_default_region=ident["phone_default_region"],
+            blocked_values={k: frozenset(v) for k, v in ident["blocked_values"].items()},
+            blocked_patterns={k: tuple(v) for k, v in ident["blocked_patterns"].items()},
+            limits=dict(ident["limits"]),
+            max_component_size=int(ident["max_component_size"]),
+            max_rounds=int(ident["max_rounds"]),
+        ),
+        stages=StagesConfig(
+            order=tuple(data["stages"]["order"]),
+            rules=tuple(
+                StageRule(**{**r, "event_types": frozenset(r.get("event_types", []))})
+                for r in data["stages"]["rules"]
+            ),
+            outcomes=tuple(
+                OutcomeRule(**{**r, "event_types": frozenset(r["event_types"])})
+                for r in data["stages"].get("outcomes", [])
+            ),
+        ),
+        quality={
+            name: CheckConfig(name=name, **{"severity": "error", **c})
+            for name, c in data["quality"]["checks"].items()
+        },
+        pipeline=PipelineConfig(**data["pipeline"]),
+        origin=origin,
+        raw=data,
+    )
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the built-in defaults, merged with ``path`` (or ./journeyline.yml if present)."""
+    defaults = parse_yaml(_defaults_text(), f"<built-in {DEFAULTS_NAME}>", SPEC)
+    if path is None and Path(DEFAULTS_NAME).is_file():
+        path = Path(DEFAULTS_NAME)
+    if path is None:
+        return _build(defaults, Path.cwd(), "built-in defaults")
+    path = Path(path)
+    user = read_yaml_file(path, SPEC)
+    return _build(_merge(defaults, user), path.resolve().parent, str(path))

@@ -1,0 +1,48 @@
+"""Packaging for journeyline.
+
+The same file serves two purposes: ``pip install -e .[all,dev]`` for local work,
+and ``--setup_file=./setup.py`` so Beam ships the ``journeyline``, ``pipelines``
+and ``transforms`` packages to Dataflow workers. Exact versions live in
+``constraints.txt`` (the one place pins are kept); here only names and the
+extras that group them.
+"""
+
+from setuptools import find_packages, setup
+
+PIPELINE = [
+    "apache-beam[gcp]",
+    "pyarrow",
+    "orjson",
+    "phonenumbers",
+    "PyYAML",
+]
+WAREHOUSE = [
+    "duckdb",
+    "dbt-core",
+    "dbt-duckdb",
+    "dbt-bigquery",
+    "great_expectations",
+    "google-cloud-bigquery",
+    "pandas",
+    "Jinja2",
+]
+DEV = [
+    "pytest",
+    "hypothesis",
+    "ruff",
+    "sqlfluff",
+    "sqlglot",
+]
+
+setup(
+    name="journeyline",
+    version="0.1.0",
+    description="One customer timeline from marketing, sales and service events.",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["journeyline*", "pipelines*", "transforms*"]),
+    include_package_data=True,
+    package_data={"journeyline": ["defaults/*.yml"]},
+    install_requires=PIPELINE,
+    extras_require={"warehouse": WAREHOUSE, "dev": DEV, "all": WAREHOUSE},
+    entry_points={"console_scripts": ["journeyline=journeyline.cli:main"]},
+)
