@@ -1,0 +1,50 @@
+"""Identifier normalisation and blocking (SPEC §4)."""
+
+from __future__ import annotations
+
+from journeyline.config import default_config
+from transforms.identifiers import IdentifierRules, customer_id_for, node_id, normalise_phone
+
+
+def rules() -> IdentifierRules:
+    return IdentifierRules(default_config().identity)
+
+
+def test_email_is_trimmed_and_lower_cased() -> None:
+    result = rules().normalise({"email": "  Jane.Doe@Acme.COM "})
+    assert result.values == (("email", "jane.doe@acme.com"),)
+    assert result.dropped == 0
+
+
+def test_phone_formats_become_one_e164_number() -> None:
+    variants = ["+1 415-555-2671", "(415) 555-2671", "415.555.2671", "4155552671"]
+    assert {normalise_phone(v, "US") for v in variants} == {"+14155552671"}
+    assert normalise_phone("12", "US") is None
+
+
+def test_invalid_and_blocked_values_are_dropped_and_counted() -> None:
+    result = rules().normalise(
+        {
+            "email": "test@example.com",  # blocked by default
+            "user_id": "00000000",  # all zeros
+            "anonymous_id": "undefined",  # blocked everywhere
+            "phone": "not a phone",  # invalid
+            "lead_id": " L-1 ",
+        }
+    )
+    assert result.values == (("lead_id", "L-1"),)
+    assert (result.invalid, result.blocked) == (1, 3)
+
+
+def test_unknown_identifier_types_and_non_text_values_are_invalid() -> None:
+    result = rules().normalise(
+        {"favourite_colour": "blue", "user_id": {"nested": 1}, "contact_id": 42}
+    )
+    assert result.values == (("contact_id", "42"),)
+    assert result.invalid == 2
+
+
+def test_ids_are_stable_and_distinguish_types() -> None:
+    assert node_id("email", "a@b.co") == node_id("email", "a@b.co")
+    assert node_id("email", "x") != node_id("user_id", "x")
+    assert customer_id_for("email", "a@b.co").startswith("cus_")

@@ -1,0 +1,123 @@
+"""Arrow record batches in flight: building them row by row once, then moving them by shard.
+
+Heavy steps move ``pyarrow.Table`` chunks keyed by a hash shard rather than
+single dicts (measured ~6× faster on the local runner, PLATFORM.md); these
+helpers build the chunks and split them by shard with vectorised kernels.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeyline.schema import EVENT_SCHEMA
+
+
+class BatchBuilder:
+    """Accumulates rows column by column and hands out tables of at most ``batch_rows`` rows."""
+
+    def __init__(self, schema: pa.Schema, batch_rows: int) -> None:
+        self.schema = schema
+        self.batch_rows = batch_rows
+        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+
+    def __len__(self) -> int:
+        return len(self._columns[self.schema.names[0]])
+
+    def append(self, row: dict[str, Any]) -> pa.Table | None:
+        """Add one row; return a full table when the batch is complete."""
+        for name, column in self._columns.items():
+            column.append(row.get(name))
+        return self.flush() if len(self) >= self.batch_rows else None
+
+    def flush(self) -> pa.Table | None:
+        """The rows gathered so far as a table (None when empty); the builder starts over."""
+        if not len(self):
+            return None
+        arrays = [pa.array(self._columns[field.name], type=field.type) for field in self.schema]
+        self._columns = {name: [] for name in self.schema.names}
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    """A table with no rows (so downstream steps never special-case 'nothing')."""
+    return schema.empty_table()
+
+
+def concat(tables: Iterable[pa.Table], schema: pa.Schema) -> pa.Table:
+    """Concatenate tables of one schema; an empty input gives an empty table."""
+    parts = [t for t in tables if t.num_rows]
+    if not parts:
+        return empty(schema)
+    return pa.concat_tables(parts).combine_chunks()
+
+
+def string_shards(values: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
+    """Shard numbers for text keys (CRC32, identical in every worker process)."""
+    return np.fromiter(
+        (zlib.crc32(v.encode()) % shards for v in values.to_pylist()),
+        dtype=np.int64,
+        count=len(values),
+    )
+
+
+def int_shards(values: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
+    """Shard numbers for signed 64-bit keys (node ids are already uniform hashes)."""
+    arr = values.to_numpy()
+    return np.mod(arr.astype(np.int64, copy=False), shards)
+
+
+def split_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
+    """Yield (shard, rows of that shard) for every shard present in ``table``."""
+    if not table.num_rows:
+        return
+    order = np.argsort(shard_of_row, kind="stable")
+    sorted_shards = shard_of_row[order]
+    cuts = np.flatnonzero(np.diff(sorted_shards)) + 1
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [len(order)]))
+    for start, end in zip(starts, ends, strict=True):
+        yield int(sorted_shards[start]), table.take(pa.array(order[start:end]))
+
+
+def events_by_event_id(table: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """Split an event table by the shard of its event_id."""
+    yield from split_by_shard(table, string_shards(table.column("event_id"), shards))
+
+
+def event_schema() -> pa.Schema:
+    """The in-flight event schema (canonical fields plus ingest bookkeeping)."""
+    return EVENT_SCHEMA
+
+
+def group_starts(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Boolean mask of rows that start a new run of equal keys in a sorted column."""
+    arr = keys if isinstance(keys, pa.Array) else keys.combine_chunks()
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        same = pc.equal(arr.slice(1), arr.slice(0, n - 1))
+        starts[1:] = ~same.to_numpy(zero_copy_only=False)
+    return starts
+
+
+def lookup(needles: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each needle, the row of ``keys`` holding it and whether it was found.
+
+    A sorted-key join in numpy: it works for any payload type (Arrow's hash join
+    refuses map columns) and costs one sort of ``keys``.
+    """
+    if not len(keys):
+        return np.zeros(len(needles), dtype=np.int64), np.zeros(len(needles), dtype=bool)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    pos = np.clip(np.searchsorted(sorted_keys, needles), 0, len(keys) - 1)
+    found = sorted_keys[pos] == needles
+    return order[pos], found

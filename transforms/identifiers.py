@@ -1,0 +1,119 @@
+"""Identifier normalisation and blocking (SPEC §4), as plain functions.
+
+Identifiers are normalised before anything matches on them (e-mail trimmed and
+lower-cased, phone to E.164, ids trimmed); values that are invalid or blocked
+are dropped from the event and counted, never silently linked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+from journeyline.config import IdentityConfig
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
+MAX_IDENTIFIER_CHARS = 320
+
+
+@dataclass(frozen=True)
+class NormalisedIdentifiers:
+    """What survived normalisation, and how many values were dropped and why."""
+
+    values: tuple[tuple[str, str], ...]
+    invalid: int = 0
+    blocked: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.invalid + self.blocked
+
+
+@lru_cache(maxsize=65536)
+def normalise_phone(raw: str, region: str) -> str | None:
+    """A phone number in E.164, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str | None:
+    """A trimmed, lower-cased e-mail address, or None when it does not look like one."""
+    value = raw.strip().lower()
+    return value if _EMAIL.fullmatch(value) else None
+
+
+class IdentifierRules:
+    """Normalises one event's identifiers according to the identity configuration."""
+
+    def __init__(self, config: IdentityConfig) -> None:
+        self.types = frozenset(config.identifier_types)
+        self.region = config.phone_default_region
+        everywhere = {v.strip().lower() for v in config.blocked_values.get("*", ())}
+        self.blocked = {
+            t: everywhere | {v.strip().lower() for v in config.blocked_values.get(t, ())}
+            for t in self.types
+        }
+        every_pattern = config.blocked_patterns.get("*", ())
+        self.patterns = {
+            t: tuple(re.compile(p) for p in (*every_pattern, *config.blocked_patterns.get(t, ())))
+            for t in self.types
+        }
+
+    def normalise_value(self, id_type: str, raw: Any) -> str | None:
+        """The normalised value, or None when the value is not valid for its type."""
+        if isinstance(raw, bool) or not isinstance(raw, str | int):
+            return None
+        text = str(raw).strip()
+        if not text or len(text) > MAX_IDENTIFIER_CHARS:
+            return None
+        if id_type == "email":
+            return normalise_email(text)
+        if id_type == "phone":
+            return normalise_phone(text, self.region)
+        return text
+
+    def is_blocked(self, id_type: str, value: str) -> bool:
+        """True for placeholder values (null, test@example.com, all-zero ids …)."""
+        if value.lower() in self.blocked[id_type]:
+            return True
+        return any(p.search(value) for p in self.patterns[id_type])
+
+    def normalise(self, identifiers: Mapping[str, Any]) -> NormalisedIdentifiers:
+        """Normalise every identifier of an event, sorted by type for determinism."""
+        kept: list[tuple[str, str]] = []
+        invalid = blocked = 0
+        for id_type in sorted(identifiers):
+            if id_type not in self.types:
+                invalid += 1
+                continue
+            value = self.normalise_value(id_type, identifiers[id_type])
+            if value is None:
+                invalid += 1
+            elif self.is_blocked(id_type, value):
+                blocked += 1
+            else:
+                kept.append((id_type, value))
+        return NormalisedIdentifiers(tuple(kept), invalid, blocked)
+
+
+def node_id(id_type: str, value: str) -> int:
+    """A stable signed 64-bit id for one identifier (graph node)."""
+    digest = hashlib.blake2b(f"{id_type}\x1f{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def customer_id_for(id_type: str, value: str) -> str:
+    """The customer id minted from a component's earliest identifier (stable across runs)."""
+    digest = hashlib.blake2b(f"{id_type}\x1f{value}".encode(), digest_size=8).hexdigest()
+    return f"cus_{digest}"
