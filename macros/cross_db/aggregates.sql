@@ -1,0 +1,48 @@
+{#- Aggregates whose spelling differs between engines. -#}
+
+{% macro first_by(expr, order_by) %}
+    {#- Aggregate: the first non-null value of expr in the order order_by
+        (e.g. 'event_seq' or 'event_seq desc' for the last one). -#}
+    {{ return(adapter.dispatch('first_by', 'journeyline')(expr, order_by)) }}
+{% endmacro %}
+
+{% macro default__first_by(expr, order_by) -%}
+    (array_agg({{ expr }} order by {{ order_by }})
+        filter (where {{ expr }} is not null))[1]
+{%- endmacro %}
+
+{% macro duckdb__first_by(expr, order_by) -%}
+    first({{ expr }} order by {{ order_by }})
+        filter (where {{ expr }} is not null)
+{%- endmacro %}
+
+{% macro bigquery__first_by(expr, order_by) -%}
+    array_agg({{ expr }} ignore nulls order by {{ order_by }} limit 1)[safe_offset(0)]
+{%- endmacro %}
+
+
+{% macro percentile(expr, fraction) %}
+    {#- Aggregate: the continuous percentile (0 < fraction < 1) of expr.
+        BigQuery has no aggregate percentile_cont: it uses approx_quantiles. -#}
+    {%- if not (fraction > 0 and fraction < 1) -%}
+        {{ exceptions.raise_compiler_error("percentile fraction must be in (0, 1), got " ~ fraction) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('percentile', 'journeyline')(expr, fraction)) }}
+{% endmacro %}
+
+{% macro default__percentile(expr, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__percentile(expr, fraction) -%}
+    quantile_cont({{ expr }}, {{ fraction }})
+{%- endmacro %}
+
+{% macro bigquery__percentile(expr, fraction) -%}
+    approx_quantiles({{ expr }}, 100)[safe_offset({{ (fraction * 100) | round | int }})]
+{%- endmacro %}
+
+
+{% macro median(expr) -%}
+    {{ percentile(expr, 0.5) }}
+{%- endmacro %}

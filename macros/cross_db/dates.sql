@@ -1,0 +1,43 @@
+{#- Date and time helpers. Timestamps are UTC instants (SPEC §2): on DuckDB
+    `timestamp with time zone`, on BigQuery `timestamp`. -#}
+
+{% macro days_between(start_at, end_at) %}
+    {#- Fractional days from start_at to end_at (null when either is null). -#}
+    {{ return(adapter.dispatch('days_between', 'journeyline')(start_at, end_at)) }}
+{% endmacro %}
+
+{% macro default__days_between(start_at, end_at) -%}
+    ({{ dbt.datediff(start_at, end_at, 'second') }} / 86400.0)
+{%- endmacro %}
+
+{% macro duckdb__days_between(start_at, end_at) -%}
+    ((epoch_us({{ end_at }}) - epoch_us({{ start_at }})) / 86400000000.0)
+{%- endmacro %}
+
+{% macro bigquery__days_between(start_at, end_at) -%}
+    (timestamp_diff({{ end_at }}, {{ start_at }}, microsecond) / 86400000000.0)
+{%- endmacro %}
+
+
+{% macro utc_date(timestamp_expr) %}
+    {#- The UTC calendar date of an instant, whatever the session time zone. -#}
+    {{ return(adapter.dispatch('utc_date', 'journeyline')(timestamp_expr)) }}
+{% endmacro %}
+
+{% macro default__utc_date(timestamp_expr) -%}
+    cast({{ timestamp_expr }} as date)
+{%- endmacro %}
+
+{% macro duckdb__utc_date(timestamp_expr) -%}
+    cast(timezone('UTC', {{ timestamp_expr }}) as date)
+{%- endmacro %}
+
+{% macro bigquery__utc_date(timestamp_expr) -%}
+    date({{ timestamp_expr }}, 'UTC')
+{%- endmacro %}
+
+
+{% macro month_start(timestamp_expr) -%}
+    {#- First day (a date) of the UTC month of an instant: the cohort month. -#}
+    cast({{ dbt.date_trunc('month', utc_date(timestamp_expr)) }} as date)
+{%- endmacro %}
