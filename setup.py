@@ -7,7 +7,7 @@ and ``transforms`` packages to Dataflow workers. Exact versions live in
 extras that group them.
 """
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 PIPELINE = [
     "apache-beam[gcp]",
@@ -39,7 +39,7 @@ setup(
     version="0.1.0",
     description="One customer timeline from marketing, sales and service events.",
     python_requires=">=3.11,<3.12",
-    packages=find_packages(include=["journeyline*", "pipelines*", "transforms*"]),
+    packages=find_namespace_packages(include=["journeyline*", "pipelines*", "transforms*"]),
     include_package_data=True,
     package_data={"journeyline": ["defaults/*.yml"]},
     install_requires=PIPELINE,

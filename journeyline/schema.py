@@ -165,3 +165,38 @@ def all_event_types(custom: dict[str, list[str]] | None = None) -> dict[str, fro
     for stream, types in (custom or {}).items():
         vocab.setdefault(stream, set()).update(types)
     return {stream: frozenset(types) for stream, types in vocab.items()}
+
+
+PIPELINE_RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("started_at", TIMESTAMP, nullable=False),
+        pa.field("finished_at", TIMESTAMP),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("window_start", TIMESTAMP),
+        pa.field("window_end", TIMESTAMP),
+        pa.field("input_count", pa.int64()),
+        pa.field("accepted_count", pa.int64()),
+        pa.field("quarantined_count", pa.int64()),
+        pa.field("duplicate_count", pa.int64()),
+        pa.field("customers_count", pa.int64()),
+        pa.field("attempt", pa.int64(), nullable=False),
+        pa.field("lake_attempt", pa.string(), nullable=False),
+        pa.field("message", pa.string()),
+    ]
+)
+
+DQ_RESULTS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("check_name", pa.string(), nullable=False),
+        pa.field("target", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("status", pa.string(), nullable=False),
+        pa.field("observed_value", pa.float64()),
+        pa.field("threshold", pa.string()),
+        pa.field("details", pa.string()),
+        pa.field("samples", pa.string()),
+        pa.field("checked_at", TIMESTAMP, nullable=False),
+    ]
+)

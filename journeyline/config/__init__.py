@@ -11,6 +11,7 @@ from journeyline.config.model import (
     StageRule,
     StagesConfig,
     WarehouseConfig,
+    default_config,
     load_config,
 )
 from journeyline.config.validate import ConfigError
@@ -27,5 +28,6 @@ __all__ = [
     "StageRule",
     "StagesConfig",
     "WarehouseConfig",
+    "default_config",
     "load_config",
 ]

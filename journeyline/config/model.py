@@ -37,8 +37,9 @@ def _check_timestamp(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ct
             datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
         except ValueError:
             raise ctx.fail(
-                node, f"'{path}.earliest_occurred_at' is {raw!r}, not an ISO timestamp",
-                "write it as \"2000-01-01T00:00:00Z\"",
+                node,
+                f"'{path}.earliest_occurred_at' is {raw!r}, not an ISO timestamp",
+                'write it as "2000-01-01T00:00:00Z"',
             ) from None
 
 
@@ -309,19 +310,26 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
     names: set[str] = set()
     for src in data["sources"]:
         if src["name"] in names:
-            raise ConfigError(origin, None, f"two sources are named {src['name']!r}",
-                              "give every source its own name")
+            raise ConfigError(
+                origin,
+                None,
+                f"two sources are named {src['name']!r}",
+                "give every source its own name",
+            )
         names.add(src["name"])
     from journeyline.schema import all_event_types
 
     vocab = set().union(*all_event_types(data["contract"].get("custom_event_types")).values())
-    for section, rules in (("stages.rules", data["stages"]["rules"]),
-                           ("stages.outcomes", data["stages"].get("outcomes", []))):
+    for section, rules in (
+        ("stages.rules", data["stages"]["rules"]),
+        ("stages.outcomes", data["stages"].get("outcomes", [])),
+    ):
         for i, rule in enumerate(rules):
             for event_type in rule.get("event_types", []):
                 if event_type not in vocab:
                     raise ConfigError(
-                        origin, None,
+                        origin,
+                        None,
                         f"'{section}[{i}]' uses the event type {event_type!r}, "
                         "which no stream knows",
                         "add it under contract.custom_event_types or fix the spelling",
@@ -329,15 +337,21 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
     known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
     for key in data["identity"].get("limits", {}):
         if key not in known:
-            raise ConfigError(origin, None,
-                              f"'identity.limits' names {key!r}, which is not an identifier type",
-                              "use one of: " + ", ".join(sorted(known)))
+            raise ConfigError(
+                origin,
+                None,
+                f"'identity.limits' names {key!r}, which is not an identifier type",
+                "use one of: " + ", ".join(sorted(known)),
+            )
     order = data["stages"]["order"]
     for rule in data["stages"]["rules"]:
         if rule["stage"] not in order or (rule.get("after") and rule["after"] not in order):
-            raise ConfigError(origin, None,
-                              f"a stage rule names {rule['stage']!r}, which is not in stages.order",
-                              "add it to stages.order or remove the rule")
+            raise ConfigError(
+                origin,
+                None,
+                f"a stage rule names {rule['stage']!r}, which is not in stages.order",
+                "add it to stages.order or remove the rule",
+            )
 
 
 def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
@@ -348,13 +362,18 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
     return Config(
         lake=_resolve(data["lake"], base),
         warehouse=WarehouseConfig(
-            type=wh["type"], path=_resolve(wh["path"], base),
-            schema=wh["schema"], staging_schema=wh["staging_schema"],
+            type=wh["type"],
+            path=_resolve(wh["path"], base),
+            schema=wh["schema"],
+            staging_schema=wh["staging_schema"],
         ),
         sources=tuple(
             SourceConfig(
-                name=s["name"], format=s["format"], location=_resolve(s["location"], base),
-                stream=s.get("stream"), pattern=s.get("pattern", "*.jsonl"),
+                name=s["name"],
+                format=s["format"],
+                location=_resolve(s["location"], base),
+                stream=s.get("stream"),
+                pattern=s.get("pattern", "*.jsonl"),
             )
             for s in data["sources"]
         ),
@@ -394,6 +413,12 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
         origin=origin,
         raw=data,
     )
+
+
+def default_config() -> Config:
+    """The built-in defaults alone, whatever the current folder holds."""
+    defaults = parse_yaml(_defaults_text(), f"<built-in {DEFAULTS_NAME}>", SPEC)
+    return _build(defaults, Path.cwd(), "built-in defaults")
 
 
 def load_config(path: str | Path | None = None) -> Config:

@@ -228,7 +228,9 @@ def parse_yaml(text: str, file: str, spec: Spec) -> dict[str, Any]:
             line = mark.line + 1 if mark else None
             problem = exc.problem or "invalid YAML"
             raise ConfigError(
-                file, line, f"this is not valid YAML: {problem}",
+                file,
+                line,
+                f"this is not valid YAML: {problem}",
                 "check the indentation and that every 'key: value' has a space after the colon",
             ) from None
         except yaml.YAMLError as exc:
@@ -245,11 +247,16 @@ def read_yaml_file(path: Path, spec: Spec) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), None, "the configuration file does not exist",
-                          "check the path given to --config") from None
+        raise ConfigError(
+            str(path),
+            None,
+            "the configuration file does not exist",
+            "check the path given to --config",
+        ) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), None, f"the file is not UTF-8 text ({exc.reason})",
-                          "save it as UTF-8") from None
+        raise ConfigError(
+            str(path), None, f"the file is not UTF-8 text ({exc.reason})", "save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise ConfigError(str(path), None, f"cannot read the file: {exc.strerror}") from None
     return parse_yaml(text, str(path), spec)

@@ -1,0 +1,141 @@
+"""The `journeyline` command line: argument parsing and error reporting, nothing else.
+
+Each sub-command lives in its own module; this one turns their errors into a
+message and an exit code (see journeyline.errors) instead of a traceback, and
+passes unknown `--options` through to Beam (e.g. `--runner DataflowRunner`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+
+from journeyline.config import ConfigError, load_config
+from journeyline.errors import InputError, JourneylineError
+
+_QUIET_LOGGERS = ("apache_beam", "great_expectations", "dbt", "urllib3", "google")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def _cmd_generate(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.generate import generate
+
+    if args.people < 1:
+        raise InputError("--people must be at least 1")
+    summary = generate(
+        Path(args.out),
+        people=args.people,
+        seed=args.seed,
+        start=args.start,
+        days=args.days,
+        profile=args.profile,
+    )
+    print(summary.format())
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from journeyline.progress import Progress
+    from journeyline.run import blocked_error, run_batch
+    from journeyline.summary import format_run
+
+    config = load_config(args.config)
+    if args.input:
+        if not Path(args.input).is_dir():
+            raise InputError(
+                f"the input folder {args.input} does not exist",
+                "run `journeyline generate --out DIR` first, or pass the landing folder that "
+                "holds marketing/, sales/ and service/",
+            )
+        config = config.with_input(args.input)
+    config = config.with_paths(lake=args.lake, warehouse=args.warehouse)
+    progress = Progress(total_steps=4, quiet=args.quiet)
+    result = run_batch(config, beam_args, progress)
+    print(format_run(result))
+    if result.status == "blocked":
+        raise blocked_error(result)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="journeyline",
+        description="One customer timeline from marketing, sales and service events.",
+        epilog="Options the command does not know are passed to Apache Beam "
+        "(e.g. --runner DataflowRunner --project P --region R --temp_location gs://…).",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show the runners' own logs")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser(
+        "generate", help="write realistic synthetic landing data with ground truth"
+    )
+    gen.add_argument("--out", required=True, help="landing folder to write (DIR/<stream>/*.jsonl)")
+    gen.add_argument("--people", type=int, default=5000, help="number of people (default 5000)")
+    gen.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    gen.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=date(2025, 1, 1),
+        help="first day of history, YYYY-MM-DD (default 2025-01-01)",
+    )
+    gen.add_argument("--days", type=int, default=365, help="days of history (default 365)")
+    gen.add_argument(
+        "--profile",
+        default="default",
+        choices=("default", "messy"),
+        help="data profile (messy: heavier identity fragmentation)",
+    )
+    gen.set_defaults(func=_cmd_generate)
+
+    run = sub.add_parser("run", help="the batch job: lake, warehouse, quality gates, publish")
+    run.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    run.add_argument("--input", help="landing folder in `generate` layout, instead of the sources")
+    run.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
+    run.add_argument("--lake", help="lake folder (overrides lake)")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.set_defaults(func=_cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
+    unknown = [a for a in beam_args if a.startswith("-") and args.command != "run"]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    _configure_logging(args.verbose)
+    try:
+        return int(args.func(args, beam_args) or 0)
+    except ConfigError as exc:
+        print(f"journeyline: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except JourneylineError as exc:
+        print(f"journeyline: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("journeyline: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so plainly, traceback on request
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"journeyline: internal error: {type(exc).__name__}: {exc}\n"
+            "  re-run with --debug for the traceback and report it",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

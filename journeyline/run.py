@@ -1,0 +1,382 @@
+"""`journeyline run`: the scheduled batch job, end to end, with write-audit-publish.
+
+1. Beam: sources → contract/quarantine → de-dup → identity → timeline → a new lake attempt.
+2. dbt build into the staging schema (models, data tests, unit tests).
+3. Quality gates (Great Expectations + dbt tests + pipeline facts) → dq_results.
+4. Publish: error gates passed → every contract table swaps in one transaction and
+   the lake's CURRENT pointer moves; blocked → only the run log is published.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from journeyline.config import Config
+from journeyline.errors import GateBlocked, JourneylineError, PipelineError
+from journeyline.inputs import discover, fingerprint
+from journeyline.lake import Lake
+from journeyline.ops import RunLog, RunRecord, ensure_nonempty, write_atomic
+from journeyline.progress import READS, Progress
+from journeyline.quality import CheckResult, run_gates, to_arrow
+from journeyline.schema import (
+    IDENTITY_MAP_SCHEMA,
+    IDENTITY_MERGES_SCHEMA,
+    QUARANTINE_SCHEMA,
+    TIMELINE_SCHEMA,
+)
+from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
+from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
+from pipelines.batch import COUNTS_FILE, BatchRun, build_batch_pipeline
+
+STEPS = 4
+_COUNTS = ("input_count", "accepted_count", "quarantined_count", "duplicate_count")
+
+
+@dataclass
+class RunResult:
+    """What a finished run did: ids, counts, checks, where things are."""
+
+    run_id: str
+    attempt: str
+    status: str
+    sources: list[dict[str, Any]]
+    customers: int
+    stages: dict[str, int]
+    funnel: dict[str, int]
+    checks: list[CheckResult]
+    warehouse: str
+    lake: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def beam_options(beam_args: list[str]) -> PipelineOptions:
+    """Beam options from the command line; the embedded default is the local runner."""
+    args = list(beam_args)
+    if not any(a.startswith("--runner") for a in args):
+        args += [
+            "--runner=DirectRunner",
+            "--direct_num_workers=1",
+            "--direct_running_mode=in_memory",
+        ]
+    return PipelineOptions(args)
+
+
+def _beam_failure(exc: BaseException) -> PipelineError:
+    text = str(exc).strip().splitlines()
+    step = next(
+        (m.group(1) for line in text if (m := re.search(r"while running '([^']+)'", line))), None
+    )
+    last = next((line for line in reversed(text) if line.strip()), type(exc).__name__)
+    where = f" in step {step!r}" if step else ""
+    return PipelineError(
+        f"the Beam pipeline failed{where}: {last[:400]}",
+        "re-run with --verbose for the full runner log",
+    )
+
+
+def run_beam(config: Config, run: BatchRun, beam_args: list[str], progress: Progress) -> None:
+    """Build and run the batch pipeline, turning runner errors into a clear PipelineError."""
+    pipeline = build_batch_pipeline(config, run, beam_options(beam_args))
+    READS.start(progress, len(run.files))
+    try:
+        result = pipeline.run()
+        state = result.wait_until_finish()
+    except Exception as exc:  # a runner failure carries the user's problem in its text
+        raise _beam_failure(exc) from None
+    finally:
+        READS.start(None, 0)
+    if str(state) not in ("DONE", "PipelineState.DONE", "RUNNING") and state is not None:
+        raise PipelineError(f"the Beam pipeline ended in state {state}")
+
+
+def _finalise_attempt(attempt: Path) -> dict[str, Any]:
+    """Give every table folder a file, and read back the counts the pipeline wrote."""
+    for folder, schema in (
+        ("timeline/event_date=none", TIMELINE_SCHEMA),
+        ("identity_map", IDENTITY_MAP_SCHEMA),
+        ("quarantine", QUARANTINE_SCHEMA),
+    ):
+        base = attempt / folder.split("/")[0]
+        if not any(base.rglob("*.parquet")):
+            ensure_nonempty(attempt / folder, schema, "part-0.parquet")
+    return json.loads((attempt / COUNTS_FILE).read_text(encoding="utf-8"))
+
+
+def record_merges(lake: Lake, attempt: str, run_id: str, merged_at: datetime) -> int:
+    """identity_merges of this attempt: earlier merges carried over, plus customers of the
+    published state that now belong to another customer (the older id survives by minting)."""
+    new_map = f"{lake.table(attempt, 'identity_map')}/*.parquet"
+    out = lake.table(attempt, "identity_merges") / "part-0000.parquet"
+    current = lake.current()
+    con = duckdb.connect()
+    try:
+        if current is None:
+            table = IDENTITY_MERGES_SCHEMA.empty_table()
+        else:
+            old_map = f"{lake.table(current, 'identity_map')}/*.parquet"
+            old_merges = f"{lake.table(current, 'identity_merges')}/*.parquet"
+            table = con.sql(
+                """
+                with detected as (
+                    select distinct old.customer_id as merged_customer_id,
+                           new.customer_id as into_customer_id
+                    from read_parquet(?) as old
+                    inner join read_parquet(?) as new
+                        using (identifier_type, identifier_value)
+                    where old.customer_id <> new.customer_id
+                ),
+                carried as (
+                    select merged_customer_id, into_customer_id, merged_at, run_id
+                    from read_parquet(?)
+                )
+                select d.merged_customer_id, d.into_customer_id,
+                       ?::timestamptz as merged_at, ? as run_id
+                from detected as d
+                anti join carried as c using (merged_customer_id, into_customer_id)
+                union all
+                select * from carried
+                order by merged_customer_id, into_customer_id
+                """,
+                params=[old_map, new_map, old_merges, merged_at, run_id],
+            ).to_arrow_table()
+        table = table.cast(IDENTITY_MERGES_SCHEMA)
+    finally:
+        con.close()
+    write_atomic(table, out)
+    return table.num_rows
+
+
+def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> DbtOutcome:
+    return run_dbt(
+        command,
+        project_dir=PROJECT_DIR,
+        profiles_dir=PROFILES_DIR,
+        target="duckdb",
+        vars={
+            "lake_run_path": str(attempt_path),
+            "ops_path": str(lake.ops),
+            "stage_order": list(config.stages.order),
+            "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
+            "dq_severity": {name: c.severity for name, c in config.quality.items()},
+        },
+        env={
+            "JOURNEYLINE_DUCKDB_PATH": config.warehouse.path,
+            "JOURNEYLINE_DBT_SCHEMA": config.warehouse.staging_schema,
+        },
+        work_dir=lake.root / "_dbt",
+    )
+
+
+def dbt_checks(outcome: DbtOutcome, run_id: str, checked_at: datetime) -> list[CheckResult]:
+    """dbt data and unit tests as quality results (their severity comes from dbt's config)."""
+    results = []
+    for node in outcome.nodes:
+        if node.resource_type not in ("test", "unit_test"):
+            continue
+        passed = node.status in ("pass", "success")
+        status = "pass" if passed else ("error" if node.status == "error" else "fail")
+        results.append(
+            CheckResult(
+                run_id=run_id,
+                check_name=f"dbt:{node.name}",
+                target=node.attached_to or "dbt",
+                severity="warn" if (node.severity or "error").lower() == "warn" else "error",
+                status=status,
+                observed_value=float(node.failures) if node.failures is not None else None,
+                threshold="= 0",
+                details=(node.message or "")[:500],
+                samples=(),
+                checked_at=checked_at,
+            )
+        )
+    return results
+
+
+def pipeline_checks(
+    counts: dict[str, Any], run_id: str, config: Config, now: datetime
+) -> list[CheckResult]:
+    """Facts the pipeline itself reports: identity converged, every event found its customer."""
+    facts = (
+        (
+            "identity_converged",
+            "identity_map",
+            counts["unconverged_nodes"],
+            f"nodes not in star shape after {config.identity.max_rounds} rounds; raise "
+            "identity.max_rounds",
+        ),
+        (
+            "events_assigned",
+            "customer_timeline",
+            counts["unassigned_events"],
+            "events whose identifiers found no customer",
+        ),
+    )
+    return [
+        CheckResult(
+            run_id=run_id,
+            check_name=name,
+            target=target,
+            severity="error",
+            status="pass" if observed == 0 else "fail",
+            observed_value=float(observed),
+            threshold="= 0",
+            details="" if observed == 0 else text,
+            samples=(),
+            checked_at=now,
+        )
+        for name, target, observed, text in facts
+    ]
+
+
+def _source_rows(attempt_path: Path) -> list[dict[str, Any]]:
+    con = duckdb.connect()
+    try:
+        return (
+            con.sql(
+                "select * from read_parquet(?) order by source",
+                params=[f"{attempt_path}/source_stats/*.parquet"],
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+
+
+def _stage_summary(config: Config, schema: str) -> tuple[int, dict[str, int], dict[str, int]]:
+    con = connect(config.warehouse.path)
+    try:
+        customers = con.execute(f"select count(*) from {quote(schema)}.customers").fetchone()[0]
+        stages = dict(
+            con.execute(
+                f"select current_stage, count(*) from {quote(schema)}.customers "
+                "group by 1 order by 2 desc"
+            ).fetchall()
+        )
+        funnel = dict(
+            con.execute(
+                "select stage, sum(customers_reached)::bigint "
+                f"from {quote(schema)}.fct_journey_funnel where dimension = 'all' group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    ordered = {s: int(funnel.get(s, 0)) for s in config.stages.order}
+    return int(customers), {k: int(v) for k, v in stages.items()}, ordered
+
+
+def run_batch(config: Config, beam_args: list[str], progress: Progress) -> RunResult:
+    """Run the batch job once. A blocked run returns with status 'blocked'; a failure raises
+    PipelineError/InputError with clear text."""
+    lake = Lake.at(config.lake)
+    files = discover(config)
+    run_id = f"run_{fingerprint(files, config)}"
+    started = datetime.now(UTC)
+    log = RunLog(lake)
+    attempt = f"{run_id}.{started:%Y%m%dT%H%M%S%fZ}"
+    attempt_path = lake.attempt(attempt)
+    record = RunRecord(run_id, started, attempt, attempt=log.previous_attempts(run_id) + 1)
+    log.write_run(record)
+    progress.say(f"run {run_id} · {len(files)} input files · lake attempt {attempt}")
+    try:
+        with progress.step(f"Beam batch pipeline ({len(files)} files)"):
+            run_beam(config, BatchRun(run_id, str(attempt_path), tuple(files)), beam_args, progress)
+            counts = _finalise_attempt(attempt_path)
+            record_merges(lake, attempt, run_id, started)
+        sources = _source_rows(attempt_path)
+        record.counts = {c: sum(int(s[c]) for s in sources) for c in _COUNTS}
+        log.write("source_runs", run_id, pa.Table.from_pylist(sources))
+
+        with progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"):
+            # run then test (not build): a failing test must not leave later marts unbuilt.
+            built = _dbt(config, ["run", "--exclude", "tag:ops"], attempt_path, lake)
+            if not built.success:
+                failed = built.failed_nodes()
+                detail = built.exception or "; ".join(
+                    f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
+                )
+                raise PipelineError(f"dbt could not build the models: {detail}")
+            outcome = _dbt(config, ["test", "--exclude", "tag:ops"], attempt_path, lake)
+            if outcome.exception:
+                raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
+
+        with progress.step("quality gates"):
+            now = datetime.now(UTC)
+            con = connect(config.warehouse.path)
+            try:
+                checks = run_gates(con, config.warehouse.staging_schema, run_id, config)
+            finally:
+                con.close()
+            checks = (
+                checks
+                + dbt_checks(outcome, run_id, now)
+                + pipeline_checks(counts, run_id, config, now)
+            )
+            blocking = [c for c in checks if c.blocks_publish]
+
+        customers, stages, funnel = _stage_summary(config, config.warehouse.staging_schema)
+        record.customers_count = customers
+        record.status = "blocked" if blocking else "published"
+        record.finished_at = datetime.now(UTC)
+        record.message = "; ".join(c.message() for c in blocking)[:2000] or None
+        log.write("dq_results", run_id, to_arrow(checks))
+        log.write_run(record)
+
+        with progress.step("publish" if not blocking else "publish the run log only (blocked)"):
+            ops = _dbt(config, ["build", "--select", "tag:ops"], attempt_path, lake)
+            if not ops.success:
+                raise PipelineError(
+                    f"dbt could not build the run log: {ops.exception or 'see dbt log'}"
+                )
+            tables = OPS_TABLES if blocking else DATA_TABLES + OPS_TABLES
+            publish(
+                config.warehouse.path,
+                config.warehouse.staging_schema,
+                config.warehouse.schema,
+                tables,
+            )
+            if not blocking:
+                lake.publish(attempt)
+                lake.prune(keep=3)
+    except JourneylineError as exc:
+        if record.status == "running":
+            record.status = "failed"
+            record.finished_at = datetime.now(UTC)
+            record.message = str(exc)[:2000]
+            log.write_run(record)
+        raise
+
+    return RunResult(
+        run_id=run_id,
+        attempt=attempt,
+        status=record.status,
+        sources=sources,
+        customers=customers,
+        stages=stages,
+        funnel=funnel,
+        checks=checks,
+        warehouse=config.warehouse.path,
+        lake=str(lake.root),
+        timings=dict(progress.timings),
+    )
+
+
+def blocked_error(result: RunResult) -> GateBlocked:
+    """The error a blocked run exits with: every blocking check on its own line."""
+    blocking = [c for c in result.checks if c.blocks_publish]
+    lines = "\n".join("  " + c.message() for c in blocking)
+    return GateBlocked(
+        f"run {result.run_id} blocked by {len(blocking)} failing quality check(s); the "
+        f"published tables are unchanged:\n{lines}",
+        "see dq_results for details and the offending rows, fix the input or the "
+        "thresholds in journeyline.yml, then re-run",
+    )
