@@ -66,7 +66,7 @@ def publish(path: str | Path, staging: str, published: str, tables: tuple[str, .
 def table_checksum(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
     """An order-independent checksum of a table's content (for idempotency checks)."""
     rows = con.execute(
-        f"select count(*), coalesce(sum(hash(t.*)), 0), coalesce(bit_xor(hash(t.*)), 0) "
+        f"select count(*), coalesce(sum(hash(t)), 0), coalesce(bit_xor(hash(t)), 0) "
         f"from {quote(schema)}.{quote(table)} as t"
     ).fetchone()
     return hashlib.sha256(repr(rows).encode()).hexdigest()[:16]

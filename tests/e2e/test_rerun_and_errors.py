@@ -1,0 +1,160 @@
+"""Re-running gives identical tables; bad configuration, missing input and garbage are handled."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES
+from tests.e2e.conftest import Run, journeyline
+
+# Columns that say when and how often something ran, not what the data is.
+VOLATILE = {
+    "pipeline_runs": ["started_at", "finished_at", "attempt", "lake_attempt"],
+    "dq_results": ["checked_at"],
+}
+
+
+def checksums(warehouse: Path) -> dict[str, tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        out = {}
+        for table in DATA_TABLES + OPS_TABLES:
+            exclude = VOLATILE.get(table)
+            cols = f"* exclude ({', '.join(exclude)})" if exclude else "*"
+            out[table] = con.execute(
+                f"select count(*), sum(hash(t)), bit_xor(hash(t)) "
+                f"from (select {cols} from main.{table}) as t"
+            ).fetchone()
+        return out
+    finally:
+        con.close()
+
+
+def run_quietly(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = journeyline(*args)
+    return code, out.getvalue()
+
+
+def test_rerunning_the_same_input_gives_identical_tables(first_run: Run) -> None:
+    before = checksums(first_run.warehouse)
+    code, _ = run_quietly(
+        "run",
+        "--input",
+        str(first_run.landing),
+        "--warehouse",
+        str(first_run.warehouse),
+        "--lake",
+        str(first_run.lake),
+        "--quiet",
+    )
+    assert code == 0
+    after = checksums(first_run.warehouse)
+    assert after == before
+    con = duckdb.connect(str(first_run.warehouse), read_only=True)
+    try:
+        assert con.execute("select count(*), max(attempt) from main.pipeline_runs").fetchone() == (
+            1,
+            2,
+        )
+    finally:
+        con.close()
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "journeyline.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_a_malformed_config_line_names_file_line_and_fix(tmp_path: Path) -> None:
+    config = tmp_path / "journeyline.yml"
+    config.write_text("identity:\n  limits:\n    email: five\n", encoding="utf-8")
+    result = cli("run", "--config", str(config), "--input", str(tmp_path))
+    assert result.returncode == 2
+    assert f"{config}:3" in result.stderr
+    assert "whole number" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_input_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli(
+        "run", "--input", str(tmp_path / "nowhere"), "--warehouse", str(tmp_path / "w.duckdb")
+    )
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "journeyline generate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_configured_source_folder_that_is_missing_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "journeyline.yml"
+    config.write_text(
+        "sources:\n  - name: web\n    stream: marketing\n    format: canonical\n"
+        "    location: missing/web\n"
+        f"lake: {tmp_path / 'lake'}\nwarehouse:\n  path: {tmp_path / 'w.duckdb'}\n",
+        encoding="utf-8",
+    )
+    result = cli("run", "--config", str(config))
+    assert result.returncode == 2
+    assert "source 'web'" in result.stderr and "does not exist" in result.stderr
+
+
+def test_garbage_lines_are_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    for stream in ("marketing", "sales", "service"):
+        (landing / stream).mkdir(parents=True)
+    good = {
+        "event_id": "ok-1",
+        "stream": "marketing",
+        "event_type": "page_viewed",
+        "occurred_at": "2025-03-01T10:00:00Z",
+        "identifiers": {"anonymous_id": "a-1"},
+    }
+    (landing / "marketing" / "good.jsonl").write_text(json.dumps(good) + "\n", encoding="utf-8")
+    garbage = [
+        b"%%%% not json",
+        b"\x00\x01\x02",
+        b'{"event_id": ',
+        b"null",
+        b"[]",
+        b"\xc3\x28 bad utf8",
+    ]
+    (landing / "sales" / "garbage.jsonl").write_bytes(b"\n".join(garbage) + b"\n")
+    code, out = run_quietly(
+        "run",
+        "--input",
+        str(landing),
+        "--warehouse",
+        str(tmp_path / "w.duckdb"),
+        "--lake",
+        str(tmp_path / "lake"),
+        "--quiet",
+    )
+    assert code == 0, out
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        reasons = dict(
+            con.execute("select reason_code, count(*) from main.quarantine group by 1").fetchall()
+        )
+        counts = con.execute(
+            "select input_count, accepted_count, quarantined_count from main.source_runs "
+            "where source = 'sales'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert reasons == {"malformed_json": 4, "not_an_object": 2}
+    assert counts == (6, 0, 6)
+    shutil.rmtree(tmp_path / "lake")

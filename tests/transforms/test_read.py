@@ -1,0 +1,79 @@
+"""ReadSources: every input record is accepted or quarantined with a reason, and counted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from journeyline.config import default_config
+from tests.transforms.beam_helpers import local_pipeline
+from transforms.read import QUARANTINE, STATS, InputFile, ReadSources, read_canonical_lines
+
+
+def landing(tmp_path: Path) -> Path:
+    good = {
+        "event_id": "e1",
+        "stream": "marketing",
+        "event_type": "page_viewed",
+        "occurred_at": "2025-01-01T00:00:00Z",
+        "identifiers": {"anonymous_id": "a1"},
+    }
+    lines = [
+        json.dumps(good).encode(),
+        b"",  # blank lines are not records
+        b"{truncated",
+        b"\xff\xfe not utf-8",
+        json.dumps({**good, "event_id": "e2", "event_type": "levitated"}).encode(),
+        json.dumps([1, 2, 3]).encode(),
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_canonical_lines_keep_their_location_and_reject_bad_bytes(tmp_path: Path) -> None:
+    records = list(read_canonical_lines(str(landing(tmp_path)), max_raw_bytes=10_000))
+    assert [r.location.rsplit(":", 1)[1] for r in records] == ["1", "3", "4", "5", "6"]
+    assert records[1].value.code == "malformed_json"
+    assert records[2].value.code == "malformed_json"
+    assert "not valid UTF-8" in records[2].value.reason
+
+
+def test_read_sources_splits_accepted_quarantined_and_counts(tmp_path: Path) -> None:
+    path = landing(tmp_path)
+    config = default_config().with_input(tmp_path)
+    files = [InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)]
+    with local_pipeline() as p:
+        out = p | ReadSources(config, "run_test", files)
+        assert_that(
+            out.events | beam.FlatMap(lambda t: t.column("event_id").to_pylist()),
+            equal_to(["e1"]),
+            label="Accepted",
+        )
+        assert_that(
+            out[QUARANTINE]
+            | beam.FlatMap(
+                lambda t: zip(
+                    t.column("reason_code").to_pylist(), t.column("run_id").to_pylist(), strict=True
+                )
+            )
+            | beam.Map(tuple),
+            equal_to(
+                [
+                    ("malformed_json", "run_test"),
+                    ("malformed_json", "run_test"),
+                    ("unknown_event_type", "run_test"),
+                    ("not_an_object", "run_test"),
+                ]
+            ),
+            label="Quarantined",
+        )
+        assert_that(
+            out[STATS]
+            | beam.Map(lambda s: (s["source"], s["input_count"], s["quarantined_count"])),
+            equal_to([("marketing", 5, 4)]),
+            label="Counted",
+        )
