@@ -325,13 +325,18 @@ def nurture(j: Journey, since: int) -> None:
         t += j.between(4, 12)
 
 
+ISOLATED_SENDS_MAX = 3  # an old list fires a few sends, then the address bounces
+
+
 def isolated_sends(j: Journey, since: int) -> None:
-    """Profile ``messy``: an old list keeps mailing the personal address, never linked."""
+    """Profile ``messy``: an old list mails the personal address a few times, never linked."""
     email = j.person.personal_email
     if email is None or email == j.marketing_email:
         return
     t = since + j.between(5, 60)
-    while t < j.end:
+    for _ in range(j.rng.randint(1, ISOLATED_SENDS_MAX)):
+        if t >= j.end:
+            return
         _send(j, t, email, engage=False)
         t += j.between(10, 30)
 
