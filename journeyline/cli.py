@@ -59,10 +59,21 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         config = config.with_input(args.input)
     config = config.with_paths(lake=args.lake, warehouse=args.warehouse)
     progress = Progress(total_steps=4, quiet=args.quiet)
-    result = run_batch(config, beam_args, progress)
+    result = run_batch(config, beam_args, progress, full_refresh=args.full_refresh)
+    if result is None:
+        print("up to date: no new input files since the published run")
+        return 0
     print(format_run(result))
     if result.status == "blocked":
         raise blocked_error(result)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.evaluate import evaluate
+
+    warehouse = args.warehouse or load_config(args.config).warehouse.path
+    print(evaluate(warehouse, args.truth).format())
     return 0
 
 
@@ -104,7 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
     run.add_argument("--lake", help="lake folder (overrides lake)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild from every input file instead of only the new ones",
+    )
     run.set_defaults(func=_cmd_run)
+
+    ev = sub.add_parser("evaluate", help="score identity resolution against a ground-truth file")
+    ev.add_argument("--truth", required=True, help="events.parquet (or its _truth folder)")
+    ev.add_argument("--warehouse", help="DuckDB warehouse file (default: warehouse.path)")
+    ev.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    ev.set_defaults(func=_cmd_evaluate)
     return parser
 
 

@@ -55,9 +55,9 @@ def discover(config: Config) -> list[InputFile]:
     return files
 
 
-def fingerprint(files: list[InputFile], config: Config) -> str:
-    """A short hash of the inputs and the configuration that defines a run's result."""
-    digest = hashlib.sha256()
+def fingerprint(files: list[InputFile], config: Config, base: str = "") -> str:
+    """A short hash of the inputs, the configuration and the state a run builds on."""
+    digest = hashlib.sha256(base.encode())
     for f in files:
         digest.update(f"{f.source}\x1f{f.path}\x1f{f.size}\x1f{f.mtime:.6f}\n".encode())
     digest.update(json.dumps(config.raw, sort_keys=True, default=str).encode())

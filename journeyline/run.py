@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from journeyline import state
 from journeyline.config import Config
 from journeyline.errors import GateBlocked, JourneylineError, PipelineError
 from journeyline.inputs import discover, fingerprint
@@ -28,6 +29,8 @@ from journeyline.ops import RunLog, RunRecord, ensure_nonempty, write_atomic
 from journeyline.progress import READS, Progress
 from journeyline.quality import CheckResult, run_gates, to_arrow
 from journeyline.schema import (
+    IDENTITY_CONFLICTS_SCHEMA,
+    IDENTITY_EDGES_SCHEMA,
     IDENTITY_MAP_SCHEMA,
     IDENTITY_MERGES_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -35,7 +38,8 @@ from journeyline.schema import (
 )
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
-from pipelines.batch import COUNTS_FILE, BatchRun, build_batch_pipeline
+from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
+from transforms.read import InputFile
 
 STEPS = 4
 _COUNTS = ("input_count", "accepted_count", "quarantined_count", "duplicate_count")
@@ -103,6 +107,8 @@ def _finalise_attempt(attempt: Path) -> dict[str, Any]:
     for folder, schema in (
         ("timeline/event_date=none", TIMELINE_SCHEMA),
         ("identity_map", IDENTITY_MAP_SCHEMA),
+        ("identity_edges", IDENTITY_EDGES_SCHEMA),
+        ("identity_conflicts", IDENTITY_CONFLICTS_SCHEMA),
         ("quarantine", QUARANTINE_SCHEMA),
     ):
         base = attempt / folder.split("/")[0]
@@ -274,24 +280,60 @@ def _stage_summary(config: Config, schema: str) -> tuple[int, dict[str, int], di
     return int(customers), {k: int(v) for k, v in stages.items()}, ordered
 
 
-def run_batch(config: Config, beam_args: list[str], progress: Progress) -> RunResult:
-    """Run the batch job once. A blocked run returns with status 'blocked'; a failure raises
-    PipelineError/InputError with clear text."""
-    lake = Lake.at(config.lake)
+def plan_run(
+    config: Config, lake: Lake, full_refresh: bool, progress: Progress
+) -> tuple[list[InputFile], state.LakeState | None]:
+    """The files this run reads and the published state it builds on (None: full refresh)."""
     files = discover(config)
-    run_id = f"run_{fingerprint(files, config)}"
+    published = state.load(lake)
+    rules = state.rules_fingerprint(config)
+    if published is not None and published.rules != rules and not full_refresh:
+        progress.say(
+            "the contract, identity or stage rules changed since the published run: full refresh"
+        )
+    if full_refresh or published is None or published.rules != rules:
+        return files, None
+    return published.new_files(files), published
+
+
+def run_batch(
+    config: Config, beam_args: list[str], progress: Progress, full_refresh: bool = False
+) -> RunResult | None:
+    """Run the batch job once: incremental over new files, or a full refresh.
+
+    Returns None when there is nothing new to ingest (the published state is current); a
+    blocked run returns with status 'blocked'; a failure raises PipelineError/InputError.
+    """
+    lake = Lake.at(config.lake)
+    files, base = plan_run(config, lake, full_refresh, progress)
+    if base is not None and not files:
+        progress.say(f"nothing new to ingest: run {base.run_id} already read every input file")
+        return None
+    base_id = base.run_id if base else "full"
+    run_id = f"run_{fingerprint(files, config, base_id)}"
     started = datetime.now(UTC)
     log = RunLog(lake)
     attempt = f"{run_id}.{started:%Y%m%dT%H%M%S%fZ}"
     attempt_path = lake.attempt(attempt)
     record = RunRecord(run_id, started, attempt, attempt=log.previous_attempts(run_id) + 1)
     log.write_run(record)
-    progress.say(f"run {run_id} · {len(files)} input files · lake attempt {attempt}")
+    mode = f"incremental on {base.run_id}" if base else "full refresh"
+    progress.say(f"run {run_id} · {mode} · {len(files)} input files · lake attempt {attempt}")
+    previous = state.previous_tables(lake, base.attempt) if base else PreviousState()
     try:
-        with progress.step(f"Beam batch pipeline ({len(files)} files)"):
-            run_beam(config, BatchRun(run_id, str(attempt_path), tuple(files)), beam_args, progress)
+        with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
+            batch = BatchRun(run_id, str(attempt_path), tuple(files), previous)
+            run_beam(config, batch, beam_args, progress)
             counts = _finalise_attempt(attempt_path)
             record_merges(lake, attempt, run_id, started)
+            ingested = (base.ingested if base else ()) + tuple(
+                state.Ingested(f.source, f.path, f.size, f.mtime, run_id) for f in files
+            )
+            state.save(
+                lake,
+                attempt,
+                state.LakeState(attempt, run_id, state.rules_fingerprint(config), ingested),
+            )
         sources = _source_rows(attempt_path)
         record.counts = {c: sum(int(s[c]) for s in sources) for c in _COUNTS}
         log.write("source_runs", run_id, pa.Table.from_pylist(sources))
@@ -305,7 +347,13 @@ def run_batch(config: Config, beam_args: list[str], progress: Progress) -> RunRe
                     f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
                 )
                 raise PipelineError(f"dbt could not build the models: {detail}")
-            outcome = _dbt(config, ["test", "--exclude", "tag:ops"], attempt_path, lake)
+            # Unit tests check the SQL, not the data: they run in `make test`, not in every run.
+            outcome = _dbt(
+                config,
+                ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"],
+                attempt_path,
+                lake,
+            )
             if outcome.exception:
                 raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
 

@@ -112,6 +112,8 @@ TIMELINE_SCHEMA = pa.schema(
     ]
 )
 
+# One row per identifier: the published identity_map and, with its graph columns, the
+# identity state the next incremental run starts from.
 IDENTITY_MAP_SCHEMA = pa.schema(
     [
         pa.field("identifier_type", pa.string(), nullable=False),
@@ -120,6 +122,34 @@ IDENTITY_MAP_SCHEMA = pa.schema(
         pa.field("first_seen_at", TIMESTAMP, nullable=False),
         pa.field("last_seen_at", TIMESTAMP, nullable=False),
         pa.field("first_received_at", TIMESTAMP, nullable=False),
+        pa.field("node", pa.int64(), nullable=False),
+        pa.field("customer_key", pa.int64(), nullable=False),
+        pa.field("degree", pa.int64(), nullable=False),
+        pa.field("refused_rule", pa.string()),
+    ]
+)
+
+# One row per pair of identifiers seen together on an event (u < v): the identity graph.
+IDENTITY_EDGES_SCHEMA = pa.schema(
+    [
+        pa.field("u", pa.int64(), nullable=False),
+        pa.field("v", pa.int64(), nullable=False),
+        pa.field("first_received_at", TIMESTAMP, nullable=False),
+        pa.field("evidence", pa.int64(), nullable=False),
+    ]
+)
+
+# One row per refusal of the identity guards: what was not merged, and why.
+IDENTITY_CONFLICTS_SCHEMA = pa.schema(
+    [
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("identifier_type", pa.string(), nullable=False),
+        pa.field("identifier_value", pa.string(), nullable=False),
+        pa.field("customer_id", pa.string(), nullable=False),
+        pa.field("other_identifier_type", pa.string()),
+        pa.field("other_identifier_value", pa.string()),
+        pa.field("other_customer_id", pa.string()),
+        pa.field("detail", pa.string(), nullable=False),
     ]
 )
 

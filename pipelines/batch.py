@@ -3,26 +3,60 @@
 ``build_batch_pipeline`` returns the pipeline without running it, so the same
 graph is run locally, dry-run for Dataflow, or inspected in tests. Every step
 is a composite from ``transforms/``; this module only wires them together.
+
+With a previous lake state the run is incremental: only the new files are read;
+their events are de-duplicated against every event already accepted; the
+identity graph is the stored graph plus the new identifiers and links; and only
+the customers that changed are re-stitched (their earlier rows pulled and
+re-sequenced), while every other timeline partition is carried over as is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from journeyline.config import Config
-from journeyline.schema import IDENTITY_MAP_SCHEMA, QUARANTINE_SCHEMA, TIMELINE_SCHEMA
+from journeyline.schema import (
+    IDENTITY_CONFLICTS_SCHEMA,
+    IDENTITY_EDGES_SCHEMA,
+    IDENTITY_MAP_SCHEMA,
+    QUARANTINE_SCHEMA,
+    TIMELINE_SCHEMA,
+)
+from transforms.batches import int_shards, split_by_shard
 from transforms.dedup import DUPLICATES, DropDuplicateEvents
-from transforms.identity import ResolveIdentities
+from transforms.identity import (
+    STATS_SCHEMA,
+    UNASSIGNED,
+    AssignCustomers,
+    ExtractGraph,
+    ResolveIdentities,
+)
 from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
+from transforms.restitch import AffectedCustomers, CarryRows, PullRows, timeline_event_ids
 from transforms.run_stats import SummariseCounts, source_stats_table
 from transforms.sinks import WriteSortedParts, WriteTimeline, write_json, write_parquet
 from transforms.timeline import ACCEPTED, BuildTimeline
 
 COUNTS_FILE = "_counts.json"
+
+
+@dataclass(frozen=True)
+class PreviousState:
+    """The published lake state an incremental run starts from (file lists of its tables)."""
+
+    timeline: tuple[str, ...] = ()
+    identity_map: tuple[str, ...] = ()
+    identity_edges: tuple[str, ...] = ()
+    quarantine: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +66,47 @@ class BatchRun:
     run_id: str
     attempt_path: str
     files: tuple[InputFile, ...]
+    previous: PreviousState = PreviousState()
+
+
+def _read_keyed(path: str, column: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """A stored Parquet file, split by the shard of an int64 column."""
+    with FileSystems.open(path) as handle:
+        table = pq.read_table(handle)
+    yield from split_by_shard(table, int_shards(table.column(column), shards))
+
+
+def _stats_of(element: tuple[int, pa.Table]) -> tuple[int, pa.Table]:
+    shard, table = element
+    return shard, table.select(STATS_SCHEMA.names).cast(STATS_SCHEMA)
+
+
+def _copy_into(path: str, folder: str) -> str:
+    if not FileSystems.exists(folder):
+        FileSystems.mkdirs(folder)
+    target = f"{folder}/{path.rsplit('/', 1)[-1]}"
+    FileSystems.copy([path], [target])
+    return target
+
+
+def _days(table: pa.Table) -> list[int]:
+    return sorted(set(table.column("event_date").cast(pa.int32()).to_pylist()))
+
+
+def _write_conflicts(rows: list[dict[str, Any]], path: str) -> str:
+    table = pa.Table.from_pylist(
+        sorted(
+            rows,
+            key=lambda r: (
+                r["rule"],
+                r["identifier_type"],
+                r["identifier_value"],
+                r["other_identifier_value"] or "",
+            ),
+        ),
+        schema=IDENTITY_CONFLICTS_SCHEMA,
+    )
+    return write_parquet(table, path)
 
 
 def _write_counts(summary: dict[str, Any], run: BatchRun, sources: list[str]) -> str:
@@ -47,22 +122,94 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     shards = config.pipeline.shards
     out = run.attempt_path
     parts = max(1, shards // 4)
-    pipeline = beam.Pipeline(options=options)
+    previous = run.previous
+    p = beam.Pipeline(options=options)
 
-    read = pipeline | "ReadSources" >> ReadSources(config, run.run_id, list(run.files))
-    deduped = read.events | "DropDuplicates" >> DropDuplicateEvents(shards)
-    identity = deduped.events | "ResolveIdentities" >> ResolveIdentities(
-        shards, config.identity.max_rounds
+    read = p | "ReadSources" >> ReadSources(config, run.run_id, list(run.files))
+
+    # Each use of the previous timeline gets its own source: fused into one stage, the reads
+    # that wait for side inputs would wait for their own upstream (a runner deadlock).
+    def old_timeline(use: str) -> beam.PCollection:
+        return p | f"PreviousTimelineFor{use}" >> beam.Create(list(previous.timeline))
+
+    known = old_timeline("Dedup") | "KnownEventIds" >> beam.FlatMap(timeline_event_ids, shards)
+    deduped = {"events": read.events, "known": known} | "DropDuplicates" >> DropDuplicateEvents(
+        shards
     )
-    timeline = identity["events"] | "BuildTimeline" >> BuildTimeline(config.stages, shards)
 
-    _ = timeline.timeline | "WriteTimeline" >> WriteTimeline(f"{out}/timeline", TIMELINE_SCHEMA)
-    _ = identity["identity"] | "WriteIdentityMap" >> WriteSortedParts(
-        f"{out}/identity_map",
-        IDENTITY_MAP_SCHEMA,
-        shard_column="identifier_value",
-        sort_columns=["identifier_type", "identifier_value"],
+    old_identity = (
+        p
+        | "PreviousIdentity" >> beam.Create(list(previous.identity_map))
+        | "ReadIdentity" >> beam.FlatMap(_read_keyed, "node", shards)
+    )
+    old_edges = (
+        p
+        | "PreviousEdges" >> beam.Create(list(previous.identity_edges))
+        | "ReadEdges" >> beam.FlatMap(_read_keyed, "u", shards)
+    )
+    identity = {
+        "events": deduped.events,
+        "previous_stats": old_identity | "PreviousStats" >> beam.Map(_stats_of),
+        "previous_edges": old_edges,
+    } | "ResolveIdentities" >> ResolveIdentities(shards, config.identity)
+
+    assigned = {
+        "events": deduped.events,
+        "occurrences": identity["occurrences"],
+        "resolved": identity["resolved"],
+    } | "AssignNewEvents" >> AssignCustomers(shards)
+    affected = beam.pvalue.AsList(
+        {"previous": old_identity, "resolved": identity["resolved"], "events": assigned.events}
+        | "AffectedCustomers" >> AffectedCustomers()
+    )
+    pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(PullRows(shards), affected)
+    restitched = {
+        "events": pulled,
+        "occurrences": pulled
+        | "PulledOccurrences"
+        >> beam.ParDo(ExtractGraph(shards, config.identity.priority, occurrences_only=True)),
+        "resolved": identity["resolved"],
+    } | "AssignEarlierEvents" >> AssignCustomers(shards)
+
+    timeline = (
+        (assigned.events, restitched.events)
+        | "AllEvents" >> beam.Flatten()
+        | "BuildTimeline" >> BuildTimeline(config.stages, shards)
+    )
+    rebuilt_days = beam.pvalue.AsList(
+        timeline.timeline | "RebuiltDays" >> beam.FlatMap(_days) | "DistinctDays" >> beam.Distinct()
+    )
+    carried = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
+        CarryRows(f"{out}/timeline"), affected, rebuilt_days
+    )
+    _ = {"tables": timeline.timeline, "carried": carried} | "WriteTimeline" >> WriteTimeline(
+        f"{out}/timeline", TIMELINE_SCHEMA
+    )
+
+    _ = (
+        identity["resolved"]
+        | "IdentityRows" >> beam.Values()
+        | "WriteIdentityMap"
+        >> WriteSortedParts(
+            f"{out}/identity_map",
+            IDENTITY_MAP_SCHEMA,
+            shard_column="node",
+            sort_columns=["identifier_type", "identifier_value"],
+            parts=parts,
+        )
+    )
+    _ = identity["edges"] | "WriteIdentityEdges" >> WriteSortedParts(
+        f"{out}/identity_edges",
+        IDENTITY_EDGES_SCHEMA,
+        shard_column="u",
+        sort_columns=["u", "v"],
         parts=parts,
+    )
+    _ = (
+        identity["conflicts"]
+        | "AllConflicts" >> beam.combiners.ToList()
+        | "WriteConflicts"
+        >> beam.Map(_write_conflicts, f"{out}/identity_conflicts/part-0000.parquet")
     )
     _ = read[QUARANTINE] | "WriteQuarantine" >> WriteSortedParts(
         f"{out}/quarantine",
@@ -70,6 +217,12 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         shard_column="location",
         sort_columns=["source", "location"],
         parts=parts,
+        prefix=f"part-{run.run_id}",
+    )
+    _ = (
+        p
+        | "PreviousQuarantine" >> beam.Create(list(previous.quarantine))
+        | "CarryQuarantine" >> beam.Map(_copy_into, f"{out}/quarantine")
     )
     sources = [s.name for s in config.sources]
     _ = (
@@ -79,11 +232,12 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
             timeline[ACCEPTED],
             identity["unconverged"]
             | "UnconvergedFact" >> beam.Map(lambda n: {"unconverged_nodes": n}),
-            identity["unassigned"]
+            (assigned[UNASSIGNED], restitched[UNASSIGNED])
+            | "AllUnassigned" >> beam.Flatten()
             | "UnassignedFact" >> beam.Map(lambda n: {"unassigned_events": n}),
         )
         | "AllCounts" >> beam.Flatten()
         | "SummariseCounts" >> beam.CombineGlobally(SummariseCounts())
         | "WriteCounts" >> beam.Map(_write_counts, run, sources)
     )
-    return pipeline
+    return p

@@ -1,37 +1,57 @@
-"""Identity resolution: identifiers → graph → components → stable customer ids → events.
+"""Identity resolution: identifiers → graph → guarded components → stable customer ids → events.
 
-Each event links the identifiers it carries (edges); customers are the
-connected components (``ConnectedComponents``). A component's ``customer_id`` is
-minted from its earliest identifier — first received, then first seen, then
-type and value — so an unaffected customer keeps its id as data grows and, when
-two customers merge, the older id survives. ``account_id`` is not an identifier
-and never links people; blocked values were already dropped by the contract.
+Every event links the identifiers it carries (a clique, so refusing one of them
+never unlinks the others). The graph merges with the stored graph of earlier
+runs, so an incremental run never re-reads old events. Then, distributed:
+
+1. a super-node guard refuses identifiers linked to more identifiers than a
+   customer may hold (``identity.max_component_size``);
+2. connected components over the kept edges (``ConnectedComponents``);
+3. the few components that could break a guard are split on one worker each by
+   ``transforms.guards`` (shared identifiers, per-type limits, the size cap);
+4. each resulting customer gets the id of its earliest identifier (first
+   received, then first seen, type, value), so an unaffected customer keeps its
+   id as data grows and the older id survives a merge;
+5. each event goes to the customer of its strongest identifier that was not
+   refused (``identity.priority``).
+
+``account_id`` is not an identifier and never links people; blocked values were
+dropped by the row contract.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from itertools import pairwise
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from journeyline.schema import EVENT_SCHEMA, TIMESTAMP
-from transforms.batches import concat, group_starts, int_shards, lookup, split_by_shard
-from transforms.components import LABEL_SCHEMA, UNCONVERGED, ConnectedComponents, edge_table
+from journeyline.config import IdentityConfig
+from journeyline.schema import (
+    EVENT_SCHEMA,
+    IDENTITY_EDGES_SCHEMA,
+    IDENTITY_MAP_SCHEMA,
+    TIMESTAMP,
+)
+from transforms.batches import (
+    concat,
+    group_starts,
+    int_shards,
+    lookup,
+    split_by_shard,
+    string_shards,
+)
+from transforms.components import LABEL_SCHEMA, UNCONVERGED, ConnectedComponents
+from transforms.guards import SUPER_NODE, GuardRules, needs_guarding, resolve_component
 from transforms.identifiers import customer_id_for, node_id
 
-NODE_SCHEMA = pa.schema(
-    [
-        pa.field("node", pa.int64(), False),
-        pa.field("identifier_type", pa.string(), False),
-        pa.field("identifier_value", pa.string(), False),
-        pa.field("occurred_at", TIMESTAMP, False),
-        pa.field("received_at", TIMESTAMP, False),
-    ]
-)
-NODE_STATS_SCHEMA = pa.schema(
+MAX_CLIQUE = 8  # an event with more identifiers links them as a star around the first
+STATS_SCHEMA = pa.schema(
     [
         pa.field("node", pa.int64(), False),
         pa.field("identifier_type", pa.string(), False),
@@ -41,18 +61,44 @@ NODE_STATS_SCHEMA = pa.schema(
         pa.field("first_received_at", TIMESTAMP, False),
     ]
 )
-RESOLVED_SCHEMA = pa.schema(
+ROOTED_SCHEMA = STATS_SCHEMA.append(pa.field("degree", pa.int64(), False)).append(
+    pa.field("root", pa.int64(), False)
+)
+ROOTED_EDGE_SCHEMA = IDENTITY_EDGES_SCHEMA.append(pa.field("root", pa.int64(), False))
+OCCURRENCE_SCHEMA = pa.schema(
     [
-        *NODE_STATS_SCHEMA,
+        pa.field("event_id", pa.string(), False),
+        pa.field("node", pa.int64(), False),
+        pa.field("rank", pa.int32(), False),
+    ]
+)
+CANDIDATE_SCHEMA = pa.schema(
+    [
+        pa.field("event_id", pa.string(), False),
+        pa.field("refused", pa.bool_(), False),
+        pa.field("rank", pa.int32(), False),
         pa.field("customer_id", pa.string(), False),
         pa.field("customer_key", pa.int64(), False),
     ]
 )
-KEYED_EVENT_SCHEMA = EVENT_SCHEMA.append(pa.field("primary_node", pa.int64(), False))
 ASSIGNED_EVENT_SCHEMA = EVENT_SCHEMA.append(pa.field("customer_id", pa.string(), False)).append(
     pa.field("customer_key", pa.int64(), False)
 )
 UNASSIGNED = "unassigned"
+CONFLICTS = "conflicts"
+
+
+def guard_rules(config: IdentityConfig) -> GuardRules:
+    return GuardRules(
+        limits=dict(config.limits),
+        max_component_size=config.max_component_size,
+        person_types=frozenset(config.person_types),
+        shareable_types=frozenset(config.shareable_types),
+        shared_guard=config.shared_guard,
+    )
+
+
+# --- plain functions over Arrow tables --------------------------------------------------
 
 
 def flatten_identifiers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list, list]:
@@ -68,88 +114,150 @@ def flatten_identifiers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray,
     )
 
 
-def graph_of(events: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Split an event table into (events + primary_node, identifier nodes, edges).
+def graph_of(events: pa.Table, priority: tuple[str, ...]) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """(occurrences, node stats, edges) of an event table.
 
-    The first identifier of each event is its hub: the edges join it to the event's other
-    identifiers, and it is the node through which the event later finds its customer.
+    Occurrences say which identifiers each event carries and how strong each is;
+    node stats are per-occurrence (merged later); edges join every pair of an
+    event's identifiers (a star around the first beyond ``MAX_CLIQUE``).
     """
     parent, types, values = flatten_identifiers(events.column("identifiers"))
+    count = len(types)
     nodes = np.fromiter(
-        (node_id(t, v) for t, v in zip(types, values, strict=True)), np.int64, len(types)
+        (node_id(t, v) for t, v in zip(types, values, strict=True)), np.int64, count
     )
-    is_hub = np.r_[True, parent[1:] != parent[:-1]] if len(parent) else np.zeros(0, bool)
-    hub_of_row = nodes[is_hub]
-    keyed = events.append_column(
-        KEYED_EVENT_SCHEMA.field("primary_node"), pa.array(hub_of_row, pa.int64())
+    rank_of = {t: i for i, t in enumerate(priority)}
+    ranks = np.fromiter((rank_of.get(t, len(priority)) for t in types), np.int32, count)
+    take = pa.array(parent)
+    occurrences = pa.Table.from_arrays(
+        [events.column("event_id").take(take), pa.array(nodes), pa.array(ranks)],
+        schema=OCCURRENCE_SCHEMA,
     )
-    occurred = events.column("occurred_at").take(pa.array(parent))
-    received = events.column("received_at").take(pa.array(parent))
-    node_table = pa.Table.from_arrays(
+    occurred = events.column("occurred_at").take(take)
+    received = events.column("received_at").take(take)
+    stats = pa.Table.from_arrays(
         [
-            pa.array(nodes, pa.int64()),
+            pa.array(nodes),
             pa.array(types, pa.string()),
             pa.array(values, pa.string()),
             occurred,
+            occurred,
             received,
         ],
-        schema=NODE_SCHEMA,
+        schema=STATS_SCHEMA,
     )
-    spoke = ~is_hub
-    edges = edge_table(hub_of_row[parent[spoke]], nodes[spoke])
-    return keyed, node_table, edges
+    us, vs, at = [], [], []
+    received_us = received.cast(pa.int64()).to_numpy()
+    bounds = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1], True]).tolist() if count else []
+    for start, end in pairwise(bounds):
+        k = end - start
+        if k < 2:
+            continue
+        pairs = (
+            [(a, b) for a in range(start, end) for b in range(a + 1, end)]
+            if k <= MAX_CLIQUE
+            else [(start, b) for b in range(start + 1, end)]
+        )
+        for a, b in pairs:
+            if nodes[a] != nodes[b]:
+                us.append(min(nodes[a], nodes[b]))
+                vs.append(max(nodes[a], nodes[b]))
+                at.append(received_us[start])
+    edges = pa.Table.from_arrays(
+        [
+            pa.array(us, pa.int64()),
+            pa.array(vs, pa.int64()),
+            pa.array(at, pa.int64()).cast(TIMESTAMP),
+            pa.array(np.ones(len(us), np.int64)),
+        ],
+        schema=IDENTITY_EDGES_SCHEMA,
+    )
+    return occurrences, stats, edges
 
 
-def node_stats(nodes: pa.Table) -> pa.Table:
-    """First/last seen and first received per identifier node."""
-    if not nodes.num_rows:
-        return NODE_STATS_SCHEMA.empty_table()
-    stats = nodes.group_by("node", use_threads=False).aggregate(
+def merge_stats(stats: pa.Table) -> pa.Table:
+    """One row per node: first/last seen and first received over all its rows."""
+    if not stats.num_rows:
+        return STATS_SCHEMA.empty_table()
+    merged = stats.group_by("node", use_threads=False).aggregate(
         [
             ("identifier_type", "min"),
             ("identifier_value", "min"),
-            ("occurred_at", "min"),
-            ("occurred_at", "max"),
-            ("received_at", "min"),
+            ("first_seen_at", "min"),
+            ("last_seen_at", "max"),
+            ("first_received_at", "min"),
         ]
     )
     return pa.Table.from_arrays(
         [
-            stats.column("node"),
-            stats.column("identifier_type_min"),
-            stats.column("identifier_value_min"),
-            stats.column("occurred_at_min"),
-            stats.column("occurred_at_max"),
-            stats.column("received_at_min"),
+            merged.column(c)
+            for c in (
+                "node",
+                "identifier_type_min",
+                "identifier_value_min",
+                "first_seen_at_min",
+                "last_seen_at_max",
+                "first_received_at_min",
+            )
         ],
-        schema=NODE_STATS_SCHEMA,
+        schema=STATS_SCHEMA,
     )
 
 
-def with_roots(stats: pa.Table, labels: pa.Table) -> pa.Table:
-    """Node stats plus the component root of each node (a node on no edge is its own root)."""
-    nodes = stats.column("node").to_numpy()
-    row, found = lookup(nodes, labels.column("node").to_numpy())
-    roots = labels.column("root").to_numpy()
-    root = np.where(found, roots[row] if len(roots) else nodes, nodes)
-    return stats.append_column("root", pa.array(root, pa.int64()))
-
-
-def mint_customers(nodes: pa.Table) -> pa.Table:
-    """Give every node the customer id of its component's earliest identifier."""
-    if not nodes.num_rows:
-        return RESOLVED_SCHEMA.empty_table()
-    ordered = nodes.sort_by(
+def merge_edges(edges: pa.Table) -> pa.Table:
+    """One row per pair: the earliest evidence and how many events carried the pair."""
+    if not edges.num_rows:
+        return IDENTITY_EDGES_SCHEMA.empty_table()
+    merged = edges.group_by(["u", "v"], use_threads=False).aggregate(
+        [("first_received_at", "min"), ("evidence", "sum")]
+    )
+    return pa.Table.from_arrays(
         [
-            ("root", "ascending"),
+            merged.column("u"),
+            merged.column("v"),
+            merged.column("first_received_at_min"),
+            merged.column("evidence_sum"),
+        ],
+        schema=IDENTITY_EDGES_SCHEMA,
+    ).sort_by([("u", "ascending"), ("v", "ascending")])
+
+
+def degrees(edges: pa.Table) -> pa.Table:
+    """Distinct neighbours per node of de-duplicated edges."""
+    ends = pa.concat_arrays(
+        [edges.column("u").combine_chunks(), edges.column("v").combine_chunks()]
+    )
+    counts = pc.value_counts(ends)
+    return pa.table({"node": counts.field("values"), "degree": counts.field("counts")})
+
+
+def root_nodes(stats: pa.Table, degree: pa.Table, labels: pa.Table) -> pa.Table:
+    """Node stats with degree and component root (a node on no kept edge is its own root)."""
+    nodes = stats.column("node").to_numpy()
+    at, found = lookup(nodes, degree.column("node").to_numpy())
+    deg = np.where(found, degree.column("degree").to_numpy()[at] if degree.num_rows else 0, 0)
+    at, found = lookup(nodes, labels.column("node").to_numpy())
+    root = np.where(
+        found, labels.column("root").to_numpy()[at] if labels.num_rows else nodes, nodes
+    )
+    return stats.append_column("degree", pa.array(deg, pa.int64())).append_column(
+        "root", pa.array(root, pa.int64())
+    )
+
+
+def _mint(nodes: pa.Table, group: np.ndarray, refused: list[str | None]) -> pa.Table:
+    """Customer id per node: the id of its group's earliest identifier."""
+    table = nodes.append_column("group", pa.array(group, pa.int64()))
+    ordered = table.sort_by(
+        [
+            ("group", "ascending"),
             ("first_received_at", "ascending"),
             ("first_seen_at", "ascending"),
             ("identifier_type", "ascending"),
             ("identifier_value", "ascending"),
         ]
     )
-    first = group_starts(ordered.column("root"))
-    founders = ordered.filter(pa.array(first))
+    founders = ordered.filter(pa.array(group_starts(ordered.column("group"))))
     ids = [
         customer_id_for(t, v)
         for t, v in zip(
@@ -158,122 +266,409 @@ def mint_customers(nodes: pa.Table) -> pa.Table:
             strict=True,
         )
     ]
-    mapping = pa.table(
-        {
-            "root": founders.column("root"),
-            "customer_id": pa.array(ids, pa.string()),
-            "customer_key": founders.column("node"),
-        }
+    at, _ = lookup(group, founders.column("group").to_numpy())
+    return pa.Table.from_arrays(
+        [
+            nodes.column("identifier_type"),
+            nodes.column("identifier_value"),
+            pa.array(ids, pa.string()).take(pa.array(at)),
+            nodes.column("first_seen_at"),
+            nodes.column("last_seen_at"),
+            nodes.column("first_received_at"),
+            nodes.column("node"),
+            founders.column("node").take(pa.array(at)),
+            nodes.column("degree"),
+            pa.array(refused, pa.string()),
+        ],
+        schema=IDENTITY_MAP_SCHEMA,
     )
-    resolved = ordered.join(mapping, keys="root", use_threads=False)
-    return resolved.select(RESOLVED_SCHEMA.names).cast(RESOLVED_SCHEMA)
 
 
-def assign_customers(events: pa.Table, resolved: pa.Table) -> tuple[pa.Table, int]:
-    """Attach customer_id/customer_key to events through their primary node."""
-    row, found = lookup(
-        events.column("primary_node").to_numpy(), resolved.column("node").to_numpy()
+def resolve_components(
+    nodes: pa.Table, edges: pa.Table, rules: GuardRules
+) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Guard and mint whole components: ``nodes`` (ROOTED_SCHEMA) and their kept ``edges``
+    (ROOTED_EDGE_SCHEMA). Returns identity rows and conflict rows (customer ids filled)."""
+    if not nodes.num_rows:
+        return IDENTITY_MAP_SCHEMA.empty_table(), []
+    nodes = nodes.sort_by([("root", "ascending"), ("node", "ascending")])
+    ids = nodes.column("node").to_numpy()
+    roots = nodes.column("root").to_numpy()
+    types = nodes.column("identifier_type").to_pylist()
+    degree = nodes.column("degree").to_numpy()
+    group = roots.copy()
+    refused: list[str | None] = [None] * len(ids)
+    refusals: list[tuple[int, int | None, str, str]] = []
+    for i in np.flatnonzero(degree + 1 > rules.max_component_size):
+        group[i], refused[i] = ids[i], SUPER_NODE
+        refusals.append(
+            (
+                int(ids[i]),
+                None,
+                SUPER_NODE,
+                f"linked to {int(degree[i])} identifiers; a customer may hold "
+                f"{rules.max_component_size}",
+            )
+        )
+    starts = np.flatnonzero(group_starts(pa.array(roots)))
+    ends = np.r_[starts[1:], len(roots)]
+    edges = edges.sort_by(
+        [
+            ("root", "ascending"),
+            ("first_received_at", "ascending"),
+            ("u", "ascending"),
+            ("v", "ascending"),
+        ]
     )
-    missing = int((~found).sum())
+    edge_roots = edges.column("root").to_numpy()
+    eu, ev = edges.column("u").to_numpy(), edges.column("v").to_numpy()
+    for start, end in zip(starts, ends, strict=True):
+        if end - start < 2:
+            continue
+        members = slice(start, end)
+        counts = Counter(types[start:end])
+        if not needs_guarding(counts, end - start, rules):
+            continue
+        lo, hi = (
+            np.searchsorted(edge_roots, roots[start], "left"),
+            np.searchsorted(edge_roots, roots[start], "right"),
+        )
+        local = {int(n): k for k, n in enumerate(ids[members])}
+        pairs = [
+            (local[int(a)], local[int(b)])
+            for a, b in zip(eu[lo:hi], ev[lo:hi], strict=True)
+            if int(a) in local and int(b) in local
+        ]
+        result = resolve_component(types[start:end], list(ids[members]), pairs, rules)
+        smallest: dict[int, int] = {}
+        for k, g in enumerate(result.groups):
+            smallest[g] = min(smallest.get(g, ids[start + k]), ids[start + k])
+        for k, g in enumerate(result.groups):
+            group[start + k] = ids[start + k] if k in result.refused_nodes else smallest[g]
+        for k, rule in result.refused_nodes.items():
+            refused[start + k] = rule
+            refusals.append(
+                (
+                    int(ids[start + k]),
+                    None,
+                    rule,
+                    "the only link between identifiers of different people",
+                )
+            )
+        for a, b, rule in result.refused_edges:
+            refusals.append(
+                (int(ids[start + a]), int(ids[start + b]), rule, "merging would exceed the limit")
+            )
+    resolved = _mint(nodes.select([*STATS_SCHEMA.names, "degree"]), group, refused)
+    return resolved, _conflict_rows(resolved, refusals)
+
+
+def _conflict_rows(
+    resolved: pa.Table, refusals: list[tuple[int, int | None, str, str]]
+) -> list[dict]:
+    if not refusals:
+        return []
+    by_node = {
+        n: (t, v, c)
+        for n, t, v, c in zip(
+            resolved.column("node").to_pylist(),
+            resolved.column("identifier_type").to_pylist(),
+            resolved.column("identifier_value").to_pylist(),
+            resolved.column("customer_id").to_pylist(),
+            strict=True,
+        )
+    }
+    rows = []
+    for a, b, rule, detail in refusals:
+        t, v, c = by_node[a]
+        other = by_node.get(b) if b is not None else None
+        rows.append(
+            {
+                "rule": rule,
+                "identifier_type": t,
+                "identifier_value": v,
+                "customer_id": c,
+                "other_identifier_type": other[0] if other else None,
+                "other_identifier_value": other[1] if other else None,
+                "other_customer_id": other[2] if other else None,
+                "detail": detail,
+            }
+        )
+    return rows
+
+
+def candidates(occurrences: pa.Table, resolved: pa.Table) -> pa.Table:
+    """Each occurrence with its identifier's customer (and whether the identifier was refused)."""
+    at, found = lookup(occurrences.column("node").to_numpy(), resolved.column("node").to_numpy())
+    occurrences, at = occurrences.filter(pa.array(found)), at[found]
+    take = pa.array(at, pa.int64())
+    return pa.Table.from_arrays(
+        [
+            occurrences.column("event_id"),
+            pc.is_valid(resolved.column("refused_rule").take(take)),
+            occurrences.column("rank"),
+            resolved.column("customer_id").take(take),
+            resolved.column("customer_key").take(take),
+        ],
+        schema=CANDIDATE_SCHEMA,
+    )
+
+
+def assign(events: pa.Table, options: pa.Table) -> tuple[pa.Table, int]:
+    """Attach to each event the customer of its best candidate: not refused, then strongest."""
+    ordered = options.sort_by(
+        [
+            ("event_id", "ascending"),
+            ("refused", "ascending"),
+            ("rank", "ascending"),
+            ("customer_id", "ascending"),
+        ]
+    )
+    best = ordered.filter(pa.array(group_starts(ordered.column("event_id"))))
+    at = pc.index_in(events.column("event_id"), value_set=best.column("event_id"))
+    found = pc.is_valid(at)
+    missing = events.num_rows - pc.sum(found).as_py() if events.num_rows else 0
     if missing:
-        events, row = events.filter(pa.array(found)), row[found]
-    take = pa.array(row, pa.int64())
-    assigned = events.drop_columns(["primary_node"])
-    assigned = assigned.append_column("customer_id", resolved.column("customer_id").take(take))
-    assigned = assigned.append_column("customer_key", resolved.column("customer_key").take(take))
-    return assigned.cast(ASSIGNED_EVENT_SCHEMA), missing
+        events, at = events.filter(found), at.filter(found)
+    out = events.select(EVENT_SCHEMA.names)
+    out = out.append_column("customer_id", best.column("customer_id").take(at))
+    out = out.append_column("customer_key", best.column("customer_key").take(at))
+    return out.cast(ASSIGNED_EVENT_SCHEMA), int(missing)
 
 
 # --- Beam wiring -------------------------------------------------------------------------
 
 
-class _Graph(beam.DoFn):
+def _by(table: pa.Table, column: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """Split a table by the shard of an int64 column."""
+    yield from split_by_shard(table, int_shards(table.column(column), shards))
+
+
+class ExtractGraph(beam.DoFn):
+    """Keyed event tables → occurrences (main, by node shard) and, unless ``occurrences_only``,
+    node stats (by node shard) and edges (by the shard of their smaller end)."""
+
+    STATS = "stats"
     EDGES = "edges"
-    NODES = "nodes"
 
-    def __init__(self, shards: int) -> None:
+    def __init__(
+        self, shards: int, priority: tuple[str, ...], occurrences_only: bool = False
+    ) -> None:
         self.shards = shards
+        self.priority = priority
+        self.occurrences_only = occurrences_only
 
-    def process(self, events: pa.Table) -> Iterator[Any]:
-        keyed, nodes, edges = graph_of(events)
-        shards = self.shards
-        for item in split_by_shard(keyed, int_shards(keyed.column("primary_node"), shards)):
-            yield item
-        for item in split_by_shard(nodes, int_shards(nodes.column("node"), shards)):
-            yield beam.pvalue.TaggedOutput(self.NODES, item)
-        if edges.num_rows:
-            yield beam.pvalue.TaggedOutput(self.EDGES, edges)
+    def process(self, element: tuple[int, pa.Table]) -> Iterator[Any]:
+        _, events = element
+        occurrences, stats, edges = graph_of(events, self.priority)
+        yield from _by(occurrences, "node", self.shards)
+        if self.occurrences_only:
+            return
+        for item in _by(stats, "node", self.shards):
+            yield beam.pvalue.TaggedOutput(self.STATS, item)
+        for item in _by(edges, "u", self.shards):
+            yield beam.pvalue.TaggedOutput(self.EDGES, item)
 
 
-def _stats(element: tuple[int, Iterable[pa.Table]]) -> Iterator[tuple[int, pa.Table]]:
+def _merged_stats(element: tuple[int, Iterable[pa.Table]]) -> Iterator[tuple[int, pa.Table]]:
     shard, tables = element
-    yield shard, node_stats(concat(tables, NODE_SCHEMA))
+    yield shard, merge_stats(concat(tables, STATS_SCHEMA))
+
+
+def _merged_edges(element: tuple[int, Iterable[pa.Table]]) -> Iterator[pa.Table]:
+    _, tables = element
+    merged = merge_edges(concat(tables, IDENTITY_EDGES_SCHEMA))
+    if merged.num_rows:
+        yield merged
+
+
+def _ends(edges: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    ends = pa.table(
+        {
+            "node": pa.concat_arrays(
+                [edges.column("u").combine_chunks(), edges.column("v").combine_chunks()]
+            )
+        }
+    )
+    yield from _by(ends, "node", shards)
+
+
+def _degrees(element: tuple[int, Iterable[pa.Table]]) -> Iterator[tuple[int, pa.Table]]:
+    shard, tables = element
+    ends = pa.concat_tables(list(tables)).column("node")
+    counts = pc.value_counts(ends)
+    yield shard, pa.table({"node": counts.field("values"), "degree": counts.field("counts")})
+
+
+def _super_nodes(element: tuple[int, pa.Table], max_size: int) -> Iterator[int]:
+    _, table = element
+    mask = pc.greater(pc.add(table.column("degree"), 1), max_size)
+    yield from table.column("node").filter(mask).to_pylist()
+
+
+class _KeepEdges(beam.DoFn):
+    """Edges not touching a super-node (the few super-nodes arrive as a side input)."""
+
+    def process(self, edges: pa.Table, refused: list[int]) -> Iterator[pa.Table]:
+        if refused:
+            blocked = pa.array(refused, pa.int64())
+            keep = pc.invert(
+                pc.or_(
+                    pc.is_in(edges.column("u"), value_set=blocked),
+                    pc.is_in(edges.column("v"), value_set=blocked),
+                )
+            )
+            edges = edges.filter(keep)
+        if edges.num_rows:
+            yield edges
 
 
 def _rooted(element: tuple[int, dict[str, Iterable[pa.Table]]], shards: int) -> Iterator[Any]:
     _, groups = element
-    stats = concat(groups["stats"], NODE_STATS_SCHEMA)
+    stats = concat(groups["stats"], STATS_SCHEMA)
+    degree = concat(groups["degree"], pa.schema([("node", pa.int64()), ("degree", pa.int64())]))
     labels = concat(groups["labels"], LABEL_SCHEMA)
-    rooted = with_roots(stats, labels)
-    yield from split_by_shard(rooted, int_shards(rooted.column("root"), shards))
+    yield from _by(root_nodes(stats, degree, labels), "root", shards)
 
 
-def _minted(element: tuple[int, Iterable[pa.Table]], shards: int) -> Iterator[Any]:
-    _, tables = element
-    resolved = mint_customers(pa.concat_tables(list(tables)))
-    yield from split_by_shard(resolved, int_shards(resolved.column("node"), shards))
+def _rooted_edges(element: tuple[int, dict[str, Iterable[pa.Table]]], shards: int) -> Iterator[Any]:
+    _, groups = element
+    edges = concat(groups["edges"], IDENTITY_EDGES_SCHEMA)
+    labels = concat(groups["labels"], LABEL_SCHEMA)
+    if not edges.num_rows:
+        return
+    u = edges.column("u").to_numpy()
+    at, found = lookup(u, labels.column("node").to_numpy())
+    root = np.where(found, labels.column("root").to_numpy()[at] if labels.num_rows else u, u)
+    yield from _by(edges.append_column("root", pa.array(root, pa.int64())), "root", shards)
+
+
+class _Resolve(beam.DoFn):
+    def __init__(self, rules: GuardRules, shards: int) -> None:
+        self.rules = rules
+        self.shards = shards
+
+    def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
+        _, groups = element
+        nodes = concat(groups["nodes"], ROOTED_SCHEMA)
+        edges = concat(groups["edges"], ROOTED_EDGE_SCHEMA)
+        resolved, conflicts = resolve_components(nodes, edges, self.rules)
+        yield from _by(resolved, "node", self.shards)
+        for row in conflicts:
+            yield beam.pvalue.TaggedOutput(CONFLICTS, row)
+
+
+def _edge_key(edges: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    yield from _by(edges, "u", shards)
+
+
+class ResolveIdentities(beam.PTransform):
+    """New events (keyed by event-id shard) plus the stored graph → resolved identifiers.
+
+    Inputs: ``{"events": …, "previous_stats": …, "previous_edges": …}`` (keyed tables; the
+    previous ones may be empty). Outputs: ``resolved`` (identity rows keyed by node shard),
+    ``occurrences`` (of the new events, keyed by node shard), ``edges`` (the merged graph),
+    ``conflicts`` (refusal rows) and ``unconverged`` (counts).
+    """
+
+    def __init__(self, shards: int, config: IdentityConfig) -> None:
+        super().__init__()
+        self.shards = shards
+        self.config = config
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
+        shards, config = self.shards, self.config
+        graph = inputs["events"] | "ExtractGraph" >> beam.ParDo(
+            ExtractGraph(shards, config.priority)
+        ).with_outputs(ExtractGraph.STATS, ExtractGraph.EDGES, main="occurrences")
+        stats = (
+            (graph[ExtractGraph.STATS], inputs["previous_stats"])
+            | "AllStats" >> beam.Flatten()
+            | "GroupStats" >> beam.GroupByKey()
+            | "MergeStats" >> beam.FlatMap(_merged_stats)
+        )
+        edges = (
+            (graph[ExtractGraph.EDGES], inputs["previous_edges"])
+            | "AllEdges" >> beam.Flatten()
+            | "GroupEdges" >> beam.GroupByKey()
+            | "MergeEdges" >> beam.FlatMap(_merged_edges)
+        )
+        degree = (
+            edges
+            | "EdgeEnds" >> beam.FlatMap(_ends, shards)
+            | "GroupEnds" >> beam.GroupByKey()
+            | "Degrees" >> beam.FlatMap(_degrees)
+        )
+        super_nodes = degree | "SuperNodes" >> beam.FlatMap(_super_nodes, config.max_component_size)
+        kept = edges | "KeepEdges" >> beam.ParDo(_KeepEdges(), beam.pvalue.AsList(super_nodes))
+        components = kept | "Components" >> ConnectedComponents(shards, config.max_rounds)
+        rooted = (
+            {"stats": stats, "degree": degree, "labels": components.labels}
+            | "JoinRoots" >> beam.CoGroupByKey()
+            | "KeyByRoot" >> beam.FlatMap(_rooted, shards)
+        )
+        rooted_edges = (
+            {
+                "edges": kept | "KeyEdges" >> beam.FlatMap(_edge_key, shards),
+                "labels": components.labels,
+            }
+            | "JoinEdgeRoots" >> beam.CoGroupByKey()
+            | "KeyEdgesByRoot" >> beam.FlatMap(_rooted_edges, shards)
+        )
+        resolved = (
+            {"nodes": rooted, "edges": rooted_edges}
+            | "GroupComponents" >> beam.CoGroupByKey()
+            | "GuardAndMint"
+            >> beam.ParDo(_Resolve(guard_rules(config), shards)).with_outputs(
+                CONFLICTS, main="resolved"
+            )
+        )
+        return {
+            "resolved": resolved.resolved,
+            "occurrences": graph.occurrences,
+            "edges": edges,
+            "conflicts": resolved[CONFLICTS],
+            "unconverged": components[UNCONVERGED],
+        }
+
+
+def _candidates(element: tuple[int, dict[str, Iterable[pa.Table]]], shards: int) -> Iterator[Any]:
+    _, groups = element
+    occurrences = concat(groups["occurrences"], OCCURRENCE_SCHEMA)
+    resolved = concat(groups["resolved"], IDENTITY_MAP_SCHEMA)
+    options = candidates(occurrences, resolved)
+    yield from split_by_shard(options, string_shards(options.column("event_id"), shards))
 
 
 class _Assign(beam.DoFn):
     def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
         _, groups = element
-        events = concat(groups["events"], KEYED_EVENT_SCHEMA)
-        resolved = concat(groups["resolved"], RESOLVED_SCHEMA)
-        assigned, missing = assign_customers(events, resolved)
+        events = concat(groups["events"], EVENT_SCHEMA)
+        options = concat(groups["options"], CANDIDATE_SCHEMA)
+        assigned, missing = assign(events, options)
         if assigned.num_rows:
             yield assigned
         if missing:
             yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
 
 
-class ResolveIdentities(beam.PTransform):
-    """De-duplicated event tables → events with customer ids (main), ``identity`` tables
-    (one row per identifier with its customer), and ``unconverged``/``unassigned`` counts."""
+class AssignCustomers(beam.PTransform):
+    """Events (keyed by event-id shard) + their occurrences + resolved identifiers →
+    event tables with customer ids (main) and a count of events that found none."""
 
-    def __init__(self, shards: int, max_rounds: int) -> None:
+    def __init__(self, shards: int) -> None:
         super().__init__()
         self.shards = shards
-        self.max_rounds = max_rounds
 
-    def expand(self, events: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         shards = self.shards
-        graph = events | "BuildGraph" >> beam.ParDo(_Graph(shards)).with_outputs(
-            _Graph.EDGES, _Graph.NODES, main="events"
+        options = (
+            {"occurrences": inputs["occurrences"], "resolved": inputs["resolved"]}
+            | "JoinIdentifiers" >> beam.CoGroupByKey()
+            | "Candidates" >> beam.FlatMap(_candidates, shards)
         )
-        components = graph[_Graph.EDGES] | "Components" >> ConnectedComponents(
-            shards, self.max_rounds
-        )
-        stats = (
-            graph[_Graph.NODES]
-            | "GroupNodes" >> beam.GroupByKey()
-            | "NodeStats" >> beam.FlatMap(_stats)
-        )
-        resolved = (
-            {"stats": stats, "labels": components.labels}
-            | "JoinRoots" >> beam.CoGroupByKey()
-            | "KeyByRoot" >> beam.FlatMap(_rooted, shards)
-            | "GroupComponents" >> beam.GroupByKey()
-            | "MintCustomerIds" >> beam.FlatMap(_minted, shards)
-        )
-        assigned = (
-            {"events": graph.events, "resolved": resolved}
+        return (
+            {"events": inputs["events"], "options": options}
             | "JoinEvents" >> beam.CoGroupByKey()
-            | "AssignCustomers" >> beam.ParDo(_Assign()).with_outputs(UNASSIGNED, main="events")
+            | "PickCustomer" >> beam.ParDo(_Assign()).with_outputs(UNASSIGNED, main="events")
         )
-        identity = resolved | "IdentityRows" >> beam.Values()
-        return {
-            "events": assigned.events,
-            "identity": identity,
-            "unconverged": components[UNCONVERGED],
-            "unassigned": assigned[UNASSIGNED],
-        }

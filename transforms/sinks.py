@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.batches import concat, split_by_shard, string_shards
+from transforms.batches import concat, int_shards, split_by_shard, string_shards
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -42,14 +42,15 @@ def _by_date(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
 
 
 class WriteTimeline(beam.PTransform):
-    """Timeline tables → ``<folder>/event_date=YYYY-MM-DD/part-0.parquet``, one file per day."""
+    """``{"tables": timeline tables, "carried": (day, rows) …}`` →
+    ``<folder>/event_date=YYYY-MM-DD/part-0.parquet``, one file per changed day."""
 
     def __init__(self, folder: str, schema: pa.Schema) -> None:
         super().__init__()
         self.folder = folder
         self.schema = schema
 
-    def expand(self, tables: beam.PCollection) -> beam.PCollection:
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         folder, schema = self.folder, self.schema
 
         def write(element: tuple[int, Iterable[pa.Table]]) -> str:
@@ -60,9 +61,10 @@ class WriteTimeline(beam.PTransform):
             date = _EPOCH + dt.timedelta(days=int(day))
             return write_parquet(table, f"{folder}/event_date={date.isoformat()}/part-0.parquet")
 
+        by_day = inputs["tables"] | "SplitByDate" >> beam.FlatMap(_by_date)
         return (
-            tables
-            | "SplitByDate" >> beam.FlatMap(_by_date)
+            (by_day, inputs["carried"])
+            | "AllDays" >> beam.Flatten()
             | "GroupDates" >> beam.GroupByKey()
             | "WriteDates" >> beam.Map(write)
         )
@@ -73,9 +75,16 @@ class WriteSortedParts(beam.PTransform):
     ``parts`` files, each sorted by ``sort_columns``, cast to ``schema``."""
 
     def __init__(
-        self, folder: str, schema: pa.Schema, shard_column: str, sort_columns: list[str], parts: int
+        self,
+        folder: str,
+        schema: pa.Schema,
+        shard_column: str,
+        sort_columns: list[str],
+        parts: int,
+        prefix: str = "part",
     ) -> None:
         super().__init__()
+        self.prefix = prefix
         self.folder = folder
         self.schema = schema
         self.shard_column = shard_column
@@ -83,18 +92,24 @@ class WriteSortedParts(beam.PTransform):
         self.parts = parts
 
     def expand(self, tables: beam.PCollection) -> beam.PCollection:
-        folder, schema, column = self.folder, self.schema, self.shard_column
+        folder, schema, column, prefix = self.folder, self.schema, self.shard_column, self.prefix
         order = [(c, "ascending") for c in self.sort_columns]
         parts = self.parts
 
         def split(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
             table = table.select(schema.names).cast(schema)
-            yield from split_by_shard(table, string_shards(table.column(column), parts))
+            keys = table.column(column)
+            shard = (
+                int_shards(keys, parts)
+                if pa.types.is_integer(keys.type)
+                else string_shards(keys, parts)
+            )
+            yield from split_by_shard(table, shard)
 
         def write(element: tuple[int, Iterable[pa.Table]]) -> str:
             part, chunks = element
             table = concat(chunks, schema).sort_by(order)
-            return write_parquet(table, f"{folder}/part-{part:04d}.parquet")
+            return write_parquet(table, f"{folder}/{prefix}-{part:04d}.parquet")
 
         return (
             tables

@@ -21,6 +21,7 @@ from journeyline.config import StagesConfig
 from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA
 from transforms.batches import concat, group_starts, int_shards, split_by_shard
 from transforms.identity import ASSIGNED_EVENT_SCHEMA, flatten_identifiers
+from transforms.restitch import RESTITCHED
 from transforms.stages import EventFacts, StageMachine, StageState
 
 ACCEPTED = "accepted"
@@ -93,6 +94,8 @@ class _BuildShard(beam.DoFn):
         if timeline.num_rows:
             yield timeline
         for item in pc.value_counts(events.column("input_source")).to_pylist():
+            if item["values"] == RESTITCHED:
+                continue  # earlier rows re-stitched: counted by the run that accepted them
             yield beam.pvalue.TaggedOutput(
                 ACCEPTED, {"source": item["values"], "accepted_count": int(item["counts"])}
             )

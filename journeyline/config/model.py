@@ -138,6 +138,10 @@ SPEC = Obj(
                 "limits": MapOf(Num(minimum=1, integer=True)),
                 "max_component_size": Num(minimum=2, integer=True),
                 "max_rounds": Num(minimum=1, maximum=1000, integer=True),
+                "shared_guard": Bool(),
+                "person_types": ListOf(Str(pattern=_NAME)),
+                "shareable_types": ListOf(Str(pattern=_NAME)),
+                "priority": ListOf(Str(pattern=_NAME), min_items=1),
             }
         ),
         "stages": Obj(
@@ -217,6 +221,10 @@ class IdentityConfig:
     limits: dict[str, int]
     max_component_size: int
     max_rounds: int
+    shared_guard: bool = True
+    person_types: tuple[str, ...] = ()
+    shareable_types: tuple[str, ...] = ()
+    priority: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,14 +343,15 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                         "add it under contract.custom_event_types or fix the spelling",
                     )
     known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
-    for key in data["identity"].get("limits", {}):
-        if key not in known:
-            raise ConfigError(
-                origin,
-                None,
-                f"'identity.limits' names {key!r}, which is not an identifier type",
-                "use one of: " + ", ".join(sorted(known)),
-            )
+    for section in ("limits", "person_types", "shareable_types", "priority"):
+        for key in data["identity"].get(section, ()):
+            if key not in known:
+                raise ConfigError(
+                    origin,
+                    None,
+                    f"'identity.{section}' names {key!r}, which is not an identifier type",
+                    "use one of: " + ", ".join(sorted(known)),
+                )
     order = data["stages"]["order"]
     for rule in data["stages"]["rules"]:
         if rule["stage"] not in order or (rule.get("after") and rule["after"] not in order):
@@ -393,6 +402,10 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             limits=dict(ident["limits"]),
             max_component_size=int(ident["max_component_size"]),
             max_rounds=int(ident["max_rounds"]),
+            shared_guard=bool(ident["shared_guard"]),
+            person_types=tuple(ident["person_types"]),
+            shareable_types=tuple(ident["shareable_types"]),
+            priority=tuple(ident["priority"]),
         ),
         stages=StagesConfig(
             order=tuple(data["stages"]["order"]),

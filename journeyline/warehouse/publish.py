@@ -16,6 +16,7 @@ DATA_TABLES: tuple[str, ...] = (
     "customer_timeline",
     "identity_map",
     "identity_merges",
+    "identity_conflicts",
     "customers",
     "quarantine",
     "fct_stage_transitions",

@@ -25,6 +25,7 @@ import pytest
 from journeyline.lake import Lake
 from journeyline.schema import (
     DQ_RESULTS_SCHEMA,
+    IDENTITY_CONFLICTS_SCHEMA,
     IDENTITY_MAP_SCHEMA,
     IDENTITY_MERGES_SCHEMA,
     PIPELINE_RUNS_SCHEMA,
@@ -166,11 +167,16 @@ def build_lake(root: Path, journeys: dict[str, list[Step]] = JOURNEYS) -> Lake:
                 "first_seen_at": seen,
                 "last_seen_at": seen,
                 "first_received_at": seen,
+                "node": i,
+                "customer_key": i,
+                "degree": 0,
+                "refused_rule": None,
             }
-            for customer_id, seen in first_seen.items()
+            for i, (customer_id, seen) in enumerate(first_seen.items())
         ],
     )
     write_table(run / "identity_merges", IDENTITY_MERGES_SCHEMA, [])  # zero rows, one file
+    write_table(run / "identity_conflicts", IDENTITY_CONFLICTS_SCHEMA, [])
     write_table(
         run / "quarantine",
         QUARANTINE_SCHEMA,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
@@ -51,11 +52,20 @@ def test_beam_composite_dedups_across_input_batches() -> None:
         [event("a", {"anonymous_id": "x"}, received_minutes=3), event("c", {"anonymous_id": "z"})]
     )
     with local_pipeline() as p:
-        out = p | beam.Create([first, second]) | DropDuplicateEvents(shards=4)
-        ids = out.events | beam.FlatMap(lambda t: t.column("event_id").to_pylist())
+        known = p | "Known" >> beam.Create([])
+        events = p | "Events" >> beam.Create([first, second])
+        out = {"events": events, "known": known} | DropDuplicateEvents(shards=4)
+        ids = out.events | beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
         assert_that(ids, equal_to(["a", "b", "c"]), label="Survivors")
         assert_that(
             out[DUPLICATES],
             equal_to([{"source": "marketing", "duplicate_count": 1}]),
             label="Counted",
         )
+
+
+def test_events_accepted_by_an_earlier_run_are_duplicates() -> None:
+    table = events_table([event("old", {"anonymous_id": "x"}), event("new", {"anonymous_id": "y"})])
+    survivors, counts = drop_duplicates(table, known=pa.array(["old"]))
+    assert survivors.column("event_id").to_pylist() == ["new"]
+    assert counts == {"marketing": 1}

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
+from journeyline.config import default_config
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
+from transforms.batches import string_shards
 from transforms.identifiers import customer_id_for
-from transforms.identity import ResolveIdentities, graph_of
+from transforms.identity import UNASSIGNED, AssignCustomers, ResolveIdentities, graph_of
+
+SHARDS = 4
+PRIORITY = default_config().identity.priority
+
+
+def keyed(table: pa.Table) -> list[tuple[int, pa.Table]]:
+    from transforms.batches import split_by_shard
+
+    return list(split_by_shard(table, string_shards(table.column("event_id"), SHARDS)))
 
 
 def assignments(tables: Iterable[pa.Table]) -> list[tuple[str, str]]:
@@ -34,23 +46,35 @@ def identity_rows(t: pa.Table) -> list[tuple[str, str, str]]:
     )
 
 
-def resolve(rows: list[dict], check_events, check_identity=None) -> None:
-    """Run ResolveIdentities on the rows and check its outputs with plain functions."""
+def resolve(rows: list[dict], check_events, check_identity=None, config=None) -> None:
+    """Run ResolveIdentities + AssignCustomers on the rows and check the outputs."""
+    config = replace(config or default_config().identity, max_rounds=8)
     with local_pipeline() as p:
-        out = p | beam.Create([events_table(rows)]) | ResolveIdentities(shards=4, max_rounds=10)
+        events = p | "Events" >> beam.Create(keyed(events_table(rows)))
+        empty = p | "Nothing" >> beam.Create([])
+        out = {
+            "events": events,
+            "previous_stats": empty,
+            "previous_edges": empty,
+        } | ResolveIdentities(SHARDS, config)
+        assigned = {
+            "events": events,
+            "occurrences": out["occurrences"],
+            "resolved": out["resolved"],
+        } | AssignCustomers(SHARDS)
         assert_that(
-            out["events"] | "Assignments" >> beam.FlatMap(lambda t: assignments([t])),
+            assigned.events | "Assignments" >> beam.FlatMap(lambda t: assignments([t])),
             check_events,
             label="Events",
         )
         if check_identity is not None:
             assert_that(
-                out["identity"] | "Rows" >> beam.FlatMap(identity_rows),
+                out["resolved"] | "Rows" >> beam.FlatMap(lambda kv: identity_rows(kv[1])),
                 check_identity,
                 label="Identity",
             )
         assert_that(out["unconverged"], equal_to([]), label="Converged")
-        assert_that(out["unassigned"], equal_to([]), label="AllAssigned")
+        assert_that(assigned[UNASSIGNED], equal_to([]), label="AllAssigned")
 
 
 def customers_of(prefixes: dict[str, int]):
@@ -67,13 +91,16 @@ def customers_of(prefixes: dict[str, int]):
     return check
 
 
-def test_graph_of_links_every_identifier_of_an_event_to_its_first() -> None:
-    keyed, nodes, edges = graph_of(
-        events_table([event("e", {"email": "a@b.co", "lead_id": "L", "user_id": "U"})])
-    )
-    assert keyed.column("primary_node").to_pylist() == [nodes.column("node")[0].as_py()]
-    assert edges.num_rows == 2
-    assert set(edges.column("u").to_pylist()) == {nodes.column("node")[0].as_py()}
+def test_graph_of_links_every_pair_of_an_events_identifiers() -> None:
+    table = events_table([event("e", {"email": "a@b.co", "lead_id": "L", "user_id": "U"})])
+    occurrences, stats, edges = graph_of(table, PRIORITY)
+    assert occurrences.num_rows == 3 and stats.num_rows == 3
+    assert edges.num_rows == 3  # a clique: refusing one identifier never unlinks the others
+    u, v = edges.column("u").to_pylist(), edges.column("v").to_pylist()
+    assert all(a < b for a, b in zip(u, v, strict=True))
+    types = stats.column("identifier_type").to_pylist()
+    ranks = dict(zip(types, occurrences.column("rank").to_pylist(), strict=True))
+    assert ranks["user_id"] < ranks["lead_id"] < ranks["email"]
 
 
 def test_a_chain_across_streams_is_one_customer_named_by_its_earliest_identifier() -> None:
@@ -140,7 +167,9 @@ def test_a_100_hop_chain_is_one_customer() -> None:
     def one_customer_101_identifiers(rows: list) -> None:
         assert len(rows) == 101 and len({c for _, _, c in rows}) == 1
 
-    resolve(rows, customers_of({"e": 1}), one_customer_101_identifiers)
+    # Connected components alone: the guards would rightly refuse 50 lead ids in one person.
+    unguarded = replace(default_config().identity, shared_guard=False, limits={})
+    resolve(rows, customers_of({"e": 1}), one_customer_101_identifiers, unguarded)
 
 
 def test_colleagues_sharing_an_account_are_never_merged() -> None:
@@ -162,3 +191,32 @@ def test_the_earliest_received_identifier_names_the_customer_whatever_the_order(
 
 def _distinct_customers(pairs: list[tuple[str, str]], n: int) -> None:
     assert len({c for _, c in pairs}) == n, pairs
+
+
+def test_a_shared_support_inbox_is_refused_and_each_person_keeps_their_events() -> None:
+    rows = []
+    for i, who in enumerate(("ann", "bob", "cy")):
+        rows += [
+            event(
+                f"{who[0]}1", {"anonymous_id": f"{who}-dev", "email": f"{who}@acme.co"}, minutes=i
+            ),
+            event(f"{who[0]}2", {"email": f"{who}@acme.co", "lead_id": f"{who}-L"}, minutes=10 + i),
+            event(
+                f"{who[0]}3",
+                {"anonymous_id": f"{who}-dev", "email": "support@acme.co"},
+                minutes=20 + i,
+            ),
+        ]
+    resolve(rows, customers_of({"a": 1, "b": 1, "c": 1}))
+
+
+def test_a_user_id_limit_keeps_two_users_apart() -> None:
+    rows = [
+        event("x1", {"email": "a@b.co", "user_id": "U1"}, minutes=0),
+        event("x2", {"email": "c@d.co", "user_id": "U1"}, minutes=1),
+        event("y1", {"email": "a@b.co", "user_id": "U2"}, minutes=2),
+        event("y2", {"email": "c@d.co", "user_id": "U2"}, minutes=3),
+    ]
+    u1 = customer_id_for("email", "a@b.co")
+    u2 = customer_id_for("user_id", "U2")
+    resolve(rows, equal_to([("x1", u1), ("x2", u1), ("y1", u2), ("y2", u2)]))

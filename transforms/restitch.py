@@ -1,0 +1,144 @@
+"""Incremental timeline: which customers changed, their earlier rows, and everything else as is.
+
+After identity resolution of a new window, a customer's timeline must be rebuilt
+when it received new events, gained or lost identifiers, or merged with another
+customer — otherwise an earlier run's rows would still show it split. Those
+customers' earlier rows are pulled from the previous lake state and re-stitched
+with the new events; every other row stays where it is, and a date partition
+with no change is copied as a file, not rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA
+from transforms.batches import concat, lookup, split_by_shard, string_shards
+
+RESTITCHED = ""  # input_source of re-stitched rows: they were counted in the run that read them
+_EPOCH = date(1970, 1, 1)
+
+
+def partition_day(path: str) -> int | None:
+    """Days since the epoch of a ``.../event_date=YYYY-MM-DD/part-N.parquet`` path."""
+    folder = path.rsplit("/", 2)[-2]
+    if not folder.startswith("event_date="):
+        return None
+    try:
+        return (date.fromisoformat(folder.split("=", 1)[1]) - _EPOCH).days
+    except ValueError:
+        return None
+
+
+def changed_customers(previous: pa.Table, resolved: pa.Table) -> set[str]:
+    """Old and new customer ids of identifiers that are new or changed customer."""
+    nodes = resolved.column("node").to_numpy()
+    at, found = lookup(nodes, previous.column("node").to_numpy())
+    new_ids = resolved.column("customer_id").to_numpy(zero_copy_only=False)
+    old_ids = (
+        previous.column("customer_id").to_numpy(zero_copy_only=False)[at[found]]
+        if previous.num_rows
+        else np.array([], dtype=object)
+    )
+    changed = np.ones(len(nodes), dtype=bool)
+    changed[found] = old_ids != new_ids[found]
+    out = set(new_ids[changed].tolist())
+    out.update(old_ids[old_ids != new_ids[found]].tolist())
+    return out
+
+
+def as_events(timeline: pa.Table) -> pa.Table:
+    """Timeline rows back as events to re-stitch (not counted again as accepted)."""
+    n = timeline.num_rows
+    columns = {
+        "input_source": pa.array([RESTITCHED] * n, pa.string()),
+        "record_hash": pa.array(np.zeros(n, np.uint64)),
+    }
+    return pa.Table.from_arrays(
+        [columns[f.name] if f.name in columns else timeline.column(f.name) for f in EVENT_SCHEMA],
+        schema=EVENT_SCHEMA,
+    )
+
+
+def _changes(element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[str]:
+    _, groups = element
+    previous = concat(groups["previous"], IDENTITY_MAP_SCHEMA)
+    resolved = concat(groups["resolved"], IDENTITY_MAP_SCHEMA)
+    yield from sorted(changed_customers(previous, resolved))
+
+
+class AffectedCustomers(beam.PTransform):
+    """Customer ids whose timeline must be rebuilt: changed identifiers' old and new
+    customers, plus every customer of a new event."""
+
+    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
+        changed = (
+            {"previous": inputs["previous"], "resolved": inputs["resolved"]}
+            | "JoinIdentity" >> beam.CoGroupByKey()
+            | "Changed" >> beam.FlatMap(_changes)
+        )
+        touched = inputs["events"] | "NewEventCustomers" >> beam.FlatMap(
+            lambda t: pc.unique(t.column("customer_id")).to_pylist()
+        )
+        return (changed, touched) | "AllAffected" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+
+
+class PullRows(beam.DoFn):
+    """An earlier timeline file → the rows of affected customers, as events keyed by event-id
+    shard (the affected ids arrive as a side input)."""
+
+    def __init__(self, shards: int) -> None:
+        self.shards = shards
+
+    def process(self, path: str, affected: list[str]) -> Iterator[tuple[int, pa.Table]]:
+        if not affected:
+            return
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle)
+        rows = table.filter(pc.is_in(table.column("customer_id"), value_set=pa.array(affected)))
+        if rows.num_rows:
+            events = as_events(rows)
+            yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
+
+
+class CarryRows(beam.DoFn):
+    """An earlier timeline file → copied as is when nothing in its day changed, else its
+    unaffected rows keyed by day for the day's new file."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def process(self, path: str, affected: list[str], rebuilt_days: list[int]) -> Iterator[Any]:
+        day = partition_day(path)
+        if day is None:
+            return
+        with FileSystems.open(path) as handle:
+            table = pq.read_table(handle)
+        ids = pa.array(affected, pa.string())
+        keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=ids))
+        untouched = pc.all(keep).as_py() is not False
+        if untouched and day not in set(rebuilt_days):
+            folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"
+            if not FileSystems.exists(folder):
+                FileSystems.mkdirs(folder)
+            FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
+            return
+        kept = table.filter(keep)
+        if kept.num_rows:
+            yield day, kept
+
+
+def timeline_event_ids(path: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """The event ids of an earlier timeline file, keyed by event-id shard (for de-dup)."""
+    with FileSystems.open(path) as handle:
+        ids = pq.read_table(handle, columns=["event_id"])
+    yield from split_by_shard(ids, string_shards(ids.column("event_id"), shards))
