@@ -70,6 +70,7 @@ def check_source(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -
     """Per-source rules the key-by-key spec cannot express (line-precise errors)."""
     fmt = value["format"]
     keys = {ctx.scalar(k): k for k, _ in node.value}
+    values = {ctx.scalar(k): v for k, v in node.value}
     if "mapping" in value and fmt != "mapping":
         raise ctx.fail(
             keys["mapping"],
@@ -85,7 +86,7 @@ def check_source(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -
             "add 'mapping:' with at least 'events:' (see README, Declarative mappings)",
         )
     if fmt in CONNECTORS:
-        _check_tables(value, keys, node, path, ctx)
+        _check_tables(value, values, node, path, ctx)
     elif "tables" in value:
         raise ctx.fail(
             keys["tables"],
@@ -108,7 +109,7 @@ def check_source(value: dict[str, Any], node: yaml.Node, path: str, ctx: _Ctx) -
 
 
 def _check_tables(
-    value: dict[str, Any], keys: dict[str, yaml.Node], node: yaml.Node, path: str, ctx: _Ctx
+    value: dict[str, Any], values: dict[str, yaml.Node], node: yaml.Node, path: str, ctx: _Ctx
 ) -> None:
     fmt = value["format"]
     known = connector_tables(fmt)
@@ -119,7 +120,7 @@ def _check_tables(
             f"add 'tables:' mapping table → file glob, e.g. tables: {{{known[0]}: "
             f"'{known[0]}*.csv'}}; built-in tables: {', '.join(known)}",
         )
-    table_nodes = {ctx.scalar(k): k for k, _ in keys["tables"].value}
+    table_nodes = {ctx.scalar(k): k for k, _ in values["tables"].value}
     for table in value["tables"]:
         if table not in known:
             close = difflib.get_close_matches(table, known, n=1)

@@ -41,7 +41,6 @@ def read_table(ref: str) -> beam.PTransform:
     return beam.io.ReadFromBigQuery(
         table=f"{project}:{dataset}.{table}",
         method=beam.io.ReadFromBigQuery.Method.DIRECT_READ,
-        validate=False,
         use_native_datetime=True,
     )
 
