@@ -16,7 +16,9 @@ from pathlib import Path
 from apache_beam.io.filesystems import FileSystems
 
 from journeyline.config import Config, SourceConfig
+from journeyline.config.sources import is_bigquery
 from journeyline.errors import InputError
+from transforms.adapters import check_columns, file_globs
 from transforms.read import InputFile
 
 
@@ -39,11 +41,12 @@ def _match(source: SourceConfig) -> list[InputFile]:
     for result in FileSystems.match([pattern]):
         for meta in result.metadata_list:
             name = meta.path.rsplit("/", 1)[-1]
-            if folder and (name.startswith((".", "_")) or not fnmatch(name, source.pattern)):
-                continue
-            files.append(
-                InputFile(source.name, meta.path, meta.size_in_bytes, meta.last_updated_in_seconds)
-            )
+            for table, glob in file_globs(source):
+                if folder and (name.startswith((".", "_")) or not fnmatch(name, glob)):
+                    continue
+                mtime = meta.last_updated_in_seconds
+                files.append(InputFile(source.name, meta.path, meta.size_in_bytes, mtime, table))
+                break
     return sorted(files, key=lambda f: f.path)
 
 
@@ -51,7 +54,12 @@ def discover(config: Config) -> list[InputFile]:
     """Every input file of every configured source, in a stable order."""
     files: list[InputFile] = []
     for source in config.sources:
-        files.extend(_match(source))
+        if is_bigquery(source.location):
+            continue  # read by ReadFromBigQuery, not listed as files
+        matched = _match(source)
+        for item in matched:
+            check_columns(config, source, item)
+        files.extend(matched)
     return files
 
 

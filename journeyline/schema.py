@@ -183,6 +183,10 @@ SOURCE_STATS_SCHEMA = pa.schema(
         pa.field("quarantined_count", pa.int64(), nullable=False),
         pa.field("duplicate_count", pa.int64(), nullable=False),
         pa.field("identifiers_dropped", pa.int64(), nullable=False),
+        # Source rows read, and those a mapping's conditions filtered out: with fan-out
+        # (one row → several events) input_count counts candidate events, not rows.
+        pa.field("source_rows", pa.int64(), nullable=False),
+        pa.field("skipped_rows", pa.int64(), nullable=False),
         pa.field("max_occurred_at", TIMESTAMP),
         pa.field("max_received_at", TIMESTAMP),
     ]

@@ -28,23 +28,25 @@ def format_run(result: RunResult) -> str:
     """A plain-text summary a data engineer can read in a scheduler's log."""
     lines = [f"\nrun {result.run_id}: {result.status.upper()}", ""]
     rows = []
-    totals = [0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0, 0]
     for s in result.sources:
+        # input counts candidate events: a source row may give several (or, filtered, none).
         counts = [
             s["input_count"],
             s["accepted_count"],
             s["quarantined_count"],
             s["duplicate_count"],
         ]
-        totals = [a + b for a, b in zip(totals, counts, strict=True)]
+        extra = [int(s.get("source_rows") or 0), int(s.get("skipped_rows") or 0)]
+        totals = [a + b for a, b in zip(totals, counts + extra, strict=True)]
         ok = counts[0] == sum(counts[1:])
-        rows.append([s["source"], *(f"{c:,}" for c in counts), "yes" if ok else "NO"])
-    rows.append(
-        ["total", *(f"{c:,}" for c in totals), "yes" if totals[0] == sum(totals[1:]) else "NO"]
-    )
-    lines += _table(
-        ["source", "input", "accepted", "quarantined", "duplicates", "reconciles"], rows
-    )
+        cells = [*(f"{c:,}" for c in extra), *(f"{c:,}" for c in counts)]
+        rows.append([s["source"], *cells, "yes" if ok else "NO"])
+    ok = totals[0] == sum(totals[1:4])
+    cells = [*(f"{c:,}" for c in totals[4:]), *(f"{c:,}" for c in totals[:4])]
+    rows.append(["total", *cells, "yes" if ok else "NO"])
+    headers = ["source", "rows", "skipped", "input", "accepted", "quarantined", "duplicates"]
+    lines += _table([*headers, "reconciles"], rows)
     lines += ["", f"customers: {result.customers:,}"]
     top = max(result.funnel.values(), default=0) or 1
     lines += _table(

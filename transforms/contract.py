@@ -23,6 +23,8 @@ from transforms.identifiers import IdentifierRules
 REASON_CODES: dict[str, str] = {
     "malformed_json": "the input is not valid JSON (or not UTF-8)",
     "not_an_object": "the input is valid JSON but not an object",
+    "malformed_row": "a source row cannot be read (not UTF-8, wrong number of CSV fields)",
+    "unmapped_value": "a source value (e.g. an event name or status) has no entry in its map",
     "oversized_record": "the input is larger than contract.max_raw_bytes",
     "missing_required_field": "a required field is missing or empty",
     "invalid_field_type": "a field has the wrong type or an impossible value",

@@ -10,76 +10,42 @@ on the ``stats`` output, so reconciliation is computed from data, not from logs.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
-import orjson
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from journeyline.config import Config, SourceConfig
 from journeyline.progress import READS
 from journeyline.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
+from transforms.adapters import file_records, records_from_rows, row_mapper
+from transforms.adapters.bigquery import bigquery_tables, read_table, row_records
+from transforms.adapters.rows import read_json_lines
 from transforms.batches import BatchBuilder
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
+from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 
 QUARANTINE = "quarantine"
 STATS = "stats"
 _LOG = logging.getLogger("journeyline.read")
 
 
-@dataclass(frozen=True)
-class InputFile:
-    """One file of one configured source, as listed when the pipeline was built."""
-
-    source: str
-    path: str
-    size: int
-    mtime: float
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    """One input record: its text (for quarantine), where it was, and what it parsed to."""
-
-    raw: str
-    location: str
-    value: Any
-
-
-def read_canonical_lines(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
-    """Canonical JSON lines: one object per non-blank line; bad lines become rejections."""
-    with FileSystems.open(path) as handle:
-        stream = io.BufferedReader(handle) if not isinstance(handle, io.BufferedReader) else handle
-        for number, line in enumerate(stream, start=1):
-            data = line.rstrip(b"\r\n")
-            if not data.strip():
-                continue
-            location = f"{path}:{number}"
-            raw = data.decode("utf-8", errors="replace")
-            if len(data) > max_raw_bytes:
-                yield RawRecord(
-                    raw[:max_raw_bytes],
-                    location,
-                    Rejection("oversized_record", f"the line has {len(data)} bytes"),
-                )
-                continue
-            try:
-                data.decode("utf-8")
-                value: Any = orjson.loads(data)
-            except UnicodeDecodeError:
-                value = Rejection("malformed_json", "the line is not valid UTF-8")
-            except orjson.JSONDecodeError as exc:
-                value = Rejection("malformed_json", f"invalid JSON: {exc.msg} at {exc.pos}")
-            yield RawRecord(raw, location, value)
-
+# The benchmark path: canonical JSON lines, one object per non-blank line.
+read_canonical_lines = read_json_lines
 
 ADAPTERS = {"canonical": read_canonical_lines}
+
+
+def source_records(
+    config: Config, source: SourceConfig, item: InputFile, max_raw_bytes: int
+) -> Iterator[RawRecord]:
+    """The records of one input file: the canonical reader, else the source's adapter."""
+    if source.format in ADAPTERS:
+        return ADAPTERS[source.format](item.path, max_raw_bytes)
+    return file_records(config, source, item, max_raw_bytes)
 
 
 def record_hash(raw: str) -> int:
@@ -102,22 +68,39 @@ class ParseSourceFile(beam.DoFn):
 
     def process(self, item: InputFile) -> Iterator[Any]:
         source = self.sources[item.source]
-        contract = self.contracts[item.source]
-        adapter = ADAPTERS[source.format]
+        records = source_records(self.config, source, item, self.config.contract.max_raw_bytes)
+        received = datetime.fromtimestamp(item.mtime, tz=UTC)
+        yield from self.parse(source, records, received, item.path)
+
+    def parse(
+        self, source: SourceConfig, records: Iterable[RawRecord], received: datetime, label: str
+    ) -> Iterator[Any]:
+        """Records of one source → event tables, quarantine tables (tagged) and a count record.
+
+        ``received`` is the fallback received_at (a file's modification time).
+        """
+        contract = self.contracts[source.name]
+        canonical = source.format == "canonical"
         batch_rows = self.config.pipeline.batch_rows
-        mtime = datetime.fromtimestamp(item.mtime, tz=UTC)
+        mtime = received
         mtime_us = to_micros(mtime)
         events = BatchBuilder(EVENT_SCHEMA, batch_rows)
         rejects = BatchBuilder(QUARANTINE_SCHEMA, batch_rows)
         stats = {
-            "source": item.source,
+            "source": source.name,
             "input_count": 0,
             "quarantined_count": 0,
             "identifiers_dropped": 0,
+            "source_rows": 0,
+            "skipped_rows": 0,
             "max_occurred_at": None,
             "max_received_at": None,
         }
-        for record in adapter(item.path, self.config.contract.max_raw_bytes):
+        for record in records:
+            stats["source_rows"] += record.rows
+            if record.value is SKIPPED_ROW:
+                stats["skipped_rows"] += 1
+                continue
             stats["input_count"] += 1
             outcome = (
                 record.value
@@ -126,8 +109,11 @@ class ParseSourceFile(beam.DoFn):
             )
             if isinstance(outcome, Accepted):
                 row = outcome.row
-                row["input_source"] = item.source
-                row["record_hash"] = record_hash(record.raw)
+                row["input_source"] = source.name
+                # A row that fans out shares its text: its location keeps the hashes apart.
+                row["record_hash"] = record_hash(
+                    record.raw if canonical else f"{record.location}\x1f{record.raw}"
+                )
                 stats["identifiers_dropped"] += outcome.identifiers_dropped
                 stats["max_occurred_at"] = max(stats["max_occurred_at"] or 0, row["occurred_at"])
                 stats["max_received_at"] = max(stats["max_received_at"] or 0, row["received_at"])
@@ -139,7 +125,7 @@ class ParseSourceFile(beam.DoFn):
                 full = rejects.append(
                     {
                         "run_id": self.run_id,
-                        "source": item.source,
+                        "source": source.name,
                         "reason_code": outcome.code,
                         "reason": outcome.reason,
                         "raw": record.raw,
@@ -160,24 +146,66 @@ class ParseSourceFile(beam.DoFn):
         READS.file_done(stats["input_count"])
         _LOG.info(
             "read %s: %d records, %d quarantined",
-            item.path,
+            label,
             stats["input_count"],
             stats["quarantined_count"],
         )
         yield beam.pvalue.TaggedOutput(STATS, stats)
 
 
-class ReadSources(beam.PTransform):
-    """Files of the configured sources → accepted events, quarantine and per-file counts."""
+class ParseBigQueryRows(ParseSourceFile):
+    """Parse batches of rows of one BigQuery table, like the records of one file."""
 
-    def __init__(self, config: Config, run_id: str, files: list[InputFile]) -> None:
+    def __init__(
+        self, config: Config, run_id: str, source: str, table: str, ref: str, received: datetime
+    ) -> None:
+        super().__init__(config, run_id)
+        self.source_name = source
+        self.table = table
+        self.ref = ref
+        self.received = received
+
+    def setup(self) -> None:
+        super().setup()
+        source = self.sources[self.source_name]
+        self.mapper = row_mapper(self.config, source, self.table)
+
+    def process(self, rows: list[dict[str, Any]]) -> Iterator[Any]:
+        records = row_records(rows, self.ref, self.config.contract.max_raw_bytes)
+        source = self.sources[self.source_name]
+        yield from self.parse(
+            source, records_from_rows(records, self.mapper), self.received, self.ref
+        )
+
+
+class SourceOutputs(dict):
+    """The outputs of several readers, flattened per tag (``.events``, ``[QUARANTINE]``)."""
+
+    @property
+    def events(self) -> beam.PCollection:
+        return self["events"]
+
+
+class ReadSources(beam.PTransform):
+    """Files (and BigQuery tables) of the configured sources → accepted events, quarantine
+    and per-file counts."""
+
+    def __init__(
+        self,
+        config: Config,
+        run_id: str,
+        files: list[InputFile],
+        received: datetime | None = None,
+    ) -> None:
+        """``received``: received_at of BigQuery rows (they have no file time); default now."""
         super().__init__()
         self.config = config
         self.run_id = run_id
         self.files = files
+        self.received = received or datetime.now(UTC).replace(microsecond=0)
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
-        return (
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple | SourceOutputs:
+        files = (
             pbegin
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
@@ -185,4 +213,29 @@ class ReadSources(beam.PTransform):
             >> beam.ParDo(ParseSourceFile(self.config, self.run_id)).with_outputs(
                 QUARANTINE, STATS, main="events"
             )
+        )
+        tables = bigquery_tables(self.config)
+        if not tables:
+            return files
+        parts = [files]
+        for source, table, ref in tables:
+            step = f"{source.name}:{ref}"
+            parse = ParseBigQueryRows(
+                self.config, self.run_id, source.name, table, ref, self.received
+            )
+            parts.append(
+                pbegin
+                | f"ReadBigQuery[{step}]" >> read_table(ref)
+                | f"BatchRows[{step}]"
+                >> beam.BatchElements(
+                    min_batch_size=100, max_batch_size=self.config.pipeline.batch_rows
+                )
+                | f"ParseRows[{step}]"
+                >> beam.ParDo(parse).with_outputs(QUARANTINE, STATS, main="events")
+            )
+        return SourceOutputs(
+            {
+                tag: tuple(part[tag] for part in parts) | f"Flatten[{tag}]" >> beam.Flatten()
+                for tag in ("events", QUARANTINE, STATS)
+            }
         )

@@ -22,6 +22,8 @@ COUNTS = (
     "quarantined_count",
     "duplicate_count",
     "identifiers_dropped",
+    "source_rows",
+    "skipped_rows",
 )
 LATEST = ("max_occurred_at", "max_received_at")
 PIPELINE_FACTS = ("unconverged_nodes", "unassigned_events")

@@ -11,6 +11,12 @@ from typing import Any
 
 import yaml
 
+from journeyline.config.mapping import MAPPING, SEGMENT
+from journeyline.config.sources import (
+    CONNECTORS,
+    check_source,
+    check_source_semantics,
+)
 from journeyline.config.validate import (
     Bool,
     ConfigError,
@@ -25,8 +31,10 @@ from journeyline.config.validate import (
 )
 from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
 
-FORMATS = ("canonical",)
+FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
 SEVERITIES = ("error", "warn")
+# Which files of a folder a source reads when it sets no `pattern`.
+DEFAULT_PATTERNS = {"canonical": "*.jsonl", "segment": "*.json*"}
 _NAME = r"[a-z][a-z0-9_]*"
 
 
@@ -70,8 +78,12 @@ _SOURCE = Obj(
         "format": Str(choices=FORMATS),
         "location": Str(example="a folder or file path, e.g. data/landing/marketing"),
         "pattern": Str(example="a glob, e.g. '*.jsonl'"),
+        "tables": MapOf(Str(example="a file glob or a BigQuery table name")),
+        "mapping": MAPPING,
+        "segment": SEGMENT,
     },
     required=("name", "format", "location"),
+    post=check_source,
 )
 
 _STAGE_RULE = Obj(
@@ -171,6 +183,11 @@ class SourceConfig:
     location: str
     stream: str | None = None
     pattern: str = "*.jsonl"
+    # format: mapping → the validated `mapping:` block; connectors → built-in table → file glob
+    # (or BigQuery table); format: segment → its options. Not compared: plain data.
+    mapping: dict[str, Any] | None = field(default=None, compare=False)
+    tables: dict[str, str] = field(default_factory=dict, compare=False)
+    segment: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -343,6 +360,7 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                         "add it under contract.custom_event_types or fix the spelling",
                     )
     known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
+    check_source_semantics(data["sources"], known, vocab, origin)
     for section in ("limits", "person_types", "shareable_types", "priority"):
         for key in data["identity"].get(section, ()):
             if key not in known:
@@ -382,7 +400,10 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
                 format=s["format"],
                 location=_resolve(s["location"], base),
                 stream=s.get("stream"),
-                pattern=s.get("pattern", "*.jsonl"),
+                pattern=s.get("pattern", DEFAULT_PATTERNS.get(s["format"], "*")),
+                mapping=s.get("mapping"),
+                tables=dict(s.get("tables", {})),
+                segment=dict(s.get("segment", {})),
             )
             for s in data["sources"]
         ),

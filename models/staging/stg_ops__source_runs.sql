@@ -17,6 +17,8 @@ renamed as (
         {{ cast_as('quarantined_count', 'bigint') }} as quarantined_count,
         {{ cast_as('duplicate_count', 'bigint') }} as duplicate_count,
         {{ cast_as('identifiers_dropped', 'bigint') }} as identifiers_dropped,
+        {{ cast_as('source_rows', 'bigint') }} as source_rows,
+        {{ cast_as('skipped_rows', 'bigint') }} as skipped_rows,
         {{ cast_as('max_occurred_at', 'timestamp') }} as max_occurred_at,
         {{ cast_as('max_received_at', 'timestamp') }} as max_received_at
 

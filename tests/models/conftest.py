@@ -201,6 +201,8 @@ def build_lake(root: Path, journeys: dict[str, list[Step]] = JOURNEYS) -> Lake:
             "quarantined_count": 1 if source == "hubspot" else 0,
             "duplicate_count": 0 if source == "hubspot" else 1,
             "identifiers_dropped": 0,
+            "source_rows": 0,
+            "skipped_rows": 0,
             "max_occurred_at": ts("2024-03-05 00:00"),
             "max_received_at": ts("2024-03-05 00:00"),
         }

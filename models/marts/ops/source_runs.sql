@@ -16,6 +16,8 @@ final as (
         quarantined_count,
         duplicate_count,
         identifiers_dropped,
+        source_rows,
+        skipped_rows,
         max_occurred_at,
         max_received_at
 
