@@ -17,6 +17,15 @@ from journeyline.config.sources import (
     check_source,
     check_source_semantics,
 )
+from journeyline.config.streaming import (
+    ALERTS,
+    STREAMING,
+    AlertsConfig,
+    StreamingConfig,
+    build_alerts,
+    build_streaming,
+    check_streaming,
+)
 from journeyline.config.validate import (
     Bool,
     ConfigError,
@@ -170,6 +179,8 @@ SPEC = Obj(
                 "batch_rows": Num(minimum=100, integer=True),
             }
         ),
+        "streaming": STREAMING,
+        "alerts": ALERTS,
     }
 )
 
@@ -279,6 +290,8 @@ class Config:
     stages: StagesConfig
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
+    streaming: StreamingConfig
+    alerts: AlertsConfig
     origin: str = "built-in defaults"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -300,6 +313,9 @@ class Config:
         cfg = self
         if lake:
             cfg = replace(cfg, lake=str(Path(lake).resolve()))
+            if not cfg.raw.get("streaming", {}).get("output"):
+                output = f"{cfg.lake}/stream"
+                cfg = replace(cfg, streaming=replace(cfg.streaming, output=output))
         if warehouse:
             resolved = str(Path(warehouse).resolve())
             cfg = replace(cfg, warehouse=replace(cfg.warehouse, path=resolved))
@@ -370,6 +386,7 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                     f"'identity.{section}' names {key!r}, which is not an identifier type",
                     "use one of: " + ", ".join(sorted(known)),
                 )
+    check_streaming(data, vocab, origin)
     order = data["stages"]["order"]
     for rule in data["stages"]["rules"]:
         if rule["stage"] not in order or (rule.get("after") and rule["after"] not in order):
@@ -383,11 +400,12 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
 
 def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
     _semantic_checks(data, origin)
+    lake = _resolve(data["lake"], base)
     wh = data["warehouse"]
     ident = data["identity"]
     contract = data["contract"]
     return Config(
-        lake=_resolve(data["lake"], base),
+        lake=lake,
         warehouse=WarehouseConfig(
             type=wh["type"],
             path=_resolve(wh["path"], base),
@@ -444,6 +462,8 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
+        streaming=build_streaming(data["streaming"], lake, lambda p: _resolve(p, base)),
+        alerts=build_alerts(data["alerts"]),
         origin=origin,
         raw=data,
     )
