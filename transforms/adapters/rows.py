@@ -64,6 +64,25 @@ def row_record(value: Any, location: str, max_raw_bytes: int) -> RawRecord:
     return RawRecord(raw, location, value)
 
 
+def json_record(data: bytes, location: str, max_raw_bytes: int) -> RawRecord:
+    """One JSON value (a line of a file, or a message): its record, or why it is rejected."""
+    raw = data.decode("utf-8", errors="replace")
+    if len(data) > max_raw_bytes:
+        return RawRecord(
+            raw[:max_raw_bytes],
+            location,
+            Rejection("oversized_record", f"the line has {len(data)} bytes"),
+        )
+    try:
+        data.decode("utf-8")
+        value: Any = orjson.loads(data)
+    except UnicodeDecodeError:
+        value = Rejection("malformed_json", "the line is not valid UTF-8")
+    except orjson.JSONDecodeError as exc:
+        value = Rejection("malformed_json", f"invalid JSON: {exc.msg} at {exc.pos}")
+    return RawRecord(raw, location, value)
+
+
 def read_json_lines(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
     """JSON lines: one value per non-blank line; bad lines become rejections."""
     with FileSystems.open(path) as handle:
@@ -74,23 +93,7 @@ def read_json_lines(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
                 data = data[len(_BOM) :]
             if not data.strip():
                 continue
-            location = f"{path}:{number}"
-            raw = data.decode("utf-8", errors="replace")
-            if len(data) > max_raw_bytes:
-                yield RawRecord(
-                    raw[:max_raw_bytes],
-                    location,
-                    Rejection("oversized_record", f"the line has {len(data)} bytes"),
-                )
-                continue
-            try:
-                data.decode("utf-8")
-                value: Any = orjson.loads(data)
-            except UnicodeDecodeError:
-                value = Rejection("malformed_json", "the line is not valid UTF-8")
-            except orjson.JSONDecodeError as exc:
-                value = Rejection("malformed_json", f"invalid JSON: {exc.msg} at {exc.pos}")
-            yield RawRecord(raw, location, value)
+            yield json_record(data, f"{path}:{number}", max_raw_bytes)
 
 
 def read_json_document(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
