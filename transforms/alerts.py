@@ -32,6 +32,7 @@ import orjson
 import pyarrow as pa
 
 from journeyline.config import AlertsConfig
+from journeyline.schema import TIMESTAMP
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -41,7 +42,7 @@ ALERT_SCHEMA = pa.schema(
         pa.field("alert_id", pa.string(), nullable=False),
         pa.field("alert_type", pa.string(), nullable=False),
         pa.field("customer_id", pa.string(), nullable=False),
-        pa.field("raised_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("raised_at", TIMESTAMP, nullable=False),
         pa.field("details", pa.string(), nullable=False),
     ]
 )
