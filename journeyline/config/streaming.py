@@ -17,8 +17,10 @@ from journeyline.config.validate import Bool, ConfigError, ListOf, MapOf, Num, O
 
 INPUTS = ("folder", "pubsub", "kafka")
 _NAME = r"[a-z][a-z0-9_]*"
-_SUBSCRIPTION = r"projects/[^/\s]+/subscriptions/[^/\s]+"
-_TOPIC = r"projects/[^/\s]+/topics/[^/\s]+"
+# Pub/Sub's own naming rules (as Beam checks them), so a bad name fails at load time.
+_PROJECT = r"projects/[a-z][-a-z0-9:.]{4,61}[a-z0-9]"
+_SUBSCRIPTION = _PROJECT + r"/subscriptions/[a-zA-Z][-._~%+a-zA-Z0-9]{2,254}"
+_TOPIC = _PROJECT + r"/topics/[a-zA-Z][-._~%+a-zA-Z0-9]{2,254}"
 _MICROS_PER_MINUTE = 60_000_000
 
 STREAMING = Obj(
@@ -32,17 +34,21 @@ STREAMING = Obj(
         "pubsub": Obj(
             {
                 "subscriptions": MapOf(
-                    Str(pattern=_SUBSCRIPTION, example="projects/P/subscriptions/S"),
+                    Str(
+                        pattern=_SUBSCRIPTION,
+                        example="projects/my-project/subscriptions/sales-events",
+                    ),
                     key=Str(pattern=_NAME),
                 ),
                 "timestamp_attribute": Str(pattern=r"[A-Za-z0-9_\-.]+"),
-                "alerts_topic": Str(pattern=_TOPIC, example="projects/P/topics/T"),
+                "alerts_topic": Str(pattern=_TOPIC, example="projects/my-project/topics/alerts"),
             }
         ),
         "kafka": Obj(
             {
                 "bootstrap_servers": Str(example="host:9092[,host:9092]"),
                 "topics": MapOf(Str(), key=Str(pattern=_NAME)),
+                "expansion_service": Str(example="host:port of a running expansion service"),
             }
         ),
         "bigquery_dataset": Str(
@@ -104,6 +110,7 @@ class StreamingConfig:
     alerts_topic: str | None
     kafka_bootstrap_servers: str | None
     kafka_topics: dict[str, str]
+    kafka_expansion_service: str | None
     bigquery_dataset: str | None
 
     @property
@@ -210,6 +217,7 @@ def build_streaming(
         alerts_topic=pubsub.get("alerts_topic"),
         kafka_bootstrap_servers=kafka.get("bootstrap_servers"),
         kafka_topics=dict(kafka.get("topics", {})),
+        kafka_expansion_service=kafka.get("expansion_service"),
         bigquery_dataset=data.get("bigquery_dataset"),
     )
 

@@ -28,12 +28,12 @@ def test_pubsub_sources_and_thresholds_merge_over_defaults(tmp_path: Path) -> No
     path = write(
         tmp_path,
         "lake: here\nstreaming:\n  input: pubsub\n  pubsub:\n    subscriptions:\n"
-        "      sales: projects/p/subscriptions/sales-events\n"
+        "      sales: projects/acme-prod/subscriptions/sales-events\n"
         "alerts:\n  lead_followup_breach:\n    sla_hours: 4\n",
     )
     config = load_config(path)
     assert config.streaming.pubsub_subscriptions == {
-        "sales": "projects/p/subscriptions/sales-events"
+        "sales": "projects/acme-prod/subscriptions/sales-events"
     }
     assert config.streaming.pubsub_timestamp_attribute == "occurred_at"
     assert config.streaming.output == str((tmp_path / "here").resolve()) + "/stream"
@@ -50,7 +50,8 @@ def test_pubsub_sources_and_thresholds_merge_over_defaults(tmp_path: Path) -> No
     [
         ("streaming:\n  input: pubsub\n", "'streaming.pubsub.subscriptions' is empty"),
         (
-            "streaming:\n  pubsub:\n    subscriptions:\n      web: projects/p/subscriptions/s\n",
+            "streaming:\n  pubsub:\n    subscriptions:\n"
+            "      web: projects/acme-prod/subscriptions/web-events\n",
             "'web', which is not a configured source",
         ),
         ("streaming:\n  pubsub:\n    subscriptions:\n      sales: sales-sub\n", "not valid here"),
