@@ -39,6 +39,7 @@ from journeyline.schema import (
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
+from transforms.alerts import ALERT_SCHEMA
 from transforms.read import InputFile
 
 STEPS = 4
@@ -162,6 +163,9 @@ def record_merges(lake: Lake, attempt: str, run_id: str, merged_at: datetime) ->
 
 
 def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> DbtOutcome:
+    stream = config.streaming.output
+    if "://" not in stream:  # the alerts table exists, empty, before any stream ran
+        ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
     return run_dbt(
         command,
         project_dir=PROJECT_DIR,
@@ -170,6 +174,7 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
         vars={
             "lake_run_path": str(attempt_path),
             "ops_path": str(lake.ops),
+            "stream_path": stream,
             "stage_order": list(config.stages.order),
             "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
             "dq_severity": {name: c.severity for name, c in config.quality.items()},

@@ -21,6 +21,7 @@ DATA_TABLES: tuple[str, ...] = (
     "quarantine",
     "fct_stage_transitions",
     "fct_journey_funnel",
+    "alerts",
 )
 # The run log: published after every run, blocked or not, so a failure is visible.
 OPS_TABLES: tuple[str, ...] = ("pipeline_runs", "source_runs", "dq_results")
