@@ -16,6 +16,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability.api import beam_runner_api_pb2
 
 from journeyline.config import Config, default_config
+from journeyline.errors import PipelineError
+from journeyline.progress import Progress
+from journeyline.stream import run_stream
 from pipelines.streaming import StreamRun, bigquery_schema, build_stream_pipeline
 from transforms.read import QUARANTINE, STATS
 from transforms.streaming import sources
@@ -109,6 +112,23 @@ def test_kafka_topics_are_read_per_source_with_event_time(monkeypatch: pytest.Mo
     assert {c["expansion_service"] for c in FakeKafka.calls} == {"localhost:8097"}
     labels = {t.full_label for t in pipeline.transforms_stack[0].parts[0].parts}
     assert {"Read[kafka]/Parse[sales]", "Read[kafka]/Parse[service]"} <= labels
+
+
+def test_without_java_kafka_fails_with_a_clear_error(tmp_path: Path) -> None:
+    config = cloud_config(
+        input="kafka", kafka_bootstrap_servers="kafka-1:9092", kafka_topics={"sales": "crm.sales"}
+    )
+    config = replace(
+        config.with_paths(lake=str(tmp_path / "lake")),
+        streaming=replace(
+            config.streaming,
+            output=str(tmp_path / "stream"),
+            bigquery_dataset=None,
+            alerts_topic=None,
+        ),
+    )
+    with pytest.raises(PipelineError, match="ReadFromKafka is a Java transform"):
+        run_stream(config, [], Progress(total_steps=1, quiet=True))
 
 
 def test_messages_go_through_the_shared_contract() -> None:
