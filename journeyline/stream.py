@@ -5,8 +5,9 @@ How the stream relates to the batch lake (README "Streaming"):
 - it **starts from the published lake state** (`<lake>/CURRENT`): its identity graph,
   identity map and timeline are the stream's initial state, and files that state has
   ingested are not read again;
-- it **never holds the only copy of an event**: it reads the landing folders (or, in the
-  cloud, subscriptions whose messages are archived as files the batch sources read), so
+- it **never holds the only copy of an event**: locally it reads the landing folders the
+  batch sources read; from Pub/Sub or Kafka it archives every raw message under
+  ``<output>/archive/<source>/``, which those sources' batch ``location`` points at. So
   the next `journeyline run` ingests every event the stream saw — on time, late or too
   late — and stays the system of record for the published warehouse;
 - it **writes its own append-only output** (`streaming.output`, default `<lake>/stream`):

@@ -109,7 +109,8 @@ def _alert_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _read(p: beam.Pipeline, config: Config, run: StreamRun) -> dict[str, beam.PCollection]:
     kind = config.streaming.input
     if kind in ("pubsub", "kafka"):
-        return p | f"Read[{kind}]" >> ReadMessageSources(config, run.run_id)
+        archive = f"{run.output}/archive"
+        return p | f"Read[{kind}]" >> ReadMessageSources(config, run.run_id, archive)
     if not run.feed_endpoint:
         raise ValueError("a folder input needs the endpoint of its feed")
     return p | "ReadLandingFolders" >> ReadLandingFeed(run.feed_endpoint)

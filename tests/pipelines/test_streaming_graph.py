@@ -11,9 +11,11 @@ import apache_beam as beam
 import orjson
 import pyarrow as pa
 import pytest
+from apache_beam.coders import PickleCoder
 from apache_beam.io.gcp.pubsub import PubsubMessage
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.portability.api import beam_runner_api_pb2
+from apache_beam.testing.test_stream import TestStream as EventStream
 
 from journeyline.config import Config, default_config
 from journeyline.errors import PipelineError
@@ -23,7 +25,7 @@ from pipelines.streaming import StreamRun, bigquery_schema, build_stream_pipelin
 from transforms.read import QUARANTINE, STATS
 from transforms.streaming import sources
 from transforms.streaming.advance import REVISION_SCHEMA
-from transforms.streaming.sources import ParseMessages
+from transforms.streaming.sources import ArchiveMessages, ParseMessages
 
 PROJECT = "journeyline-test"
 SETUP = str(Path(__file__).resolve().parents[2] / "setup.py")
@@ -74,6 +76,8 @@ def test_the_pubsub_graph_builds_for_dataflow_in_dry_run() -> None:
     assert {"StreamJourneys/AdvanceJourneys", "WriteLate", "WriteQuarantine"} <= names
     assert {"WriteBigQuery[timeline]", "WriteBigQuery[alerts]", "PublishAlerts"} <= names
     assert "WriteTimeline" not in names  # BigQuery replaces the Parquet revisions
+    for source in config.streaming.pubsub_subscriptions:  # every message kept for batch
+        assert f"Read[pubsub]/Archive[{source}]/WriteFiles" in names
     urns = {t.spec.urn for t in transforms}
     assert "beam:transform:pubsub_write:v1" in urns
 
@@ -161,3 +165,21 @@ def test_bigquery_schema_follows_the_arrow_schema() -> None:
     schema = bigquery_schema(REVISION_SCHEMA)
     assert "occurred_at:TIMESTAMP" in schema and "amount:NUMERIC" in schema
     assert "event_seq:INT64" in schema and "identifiers:STRING" in schema
+
+
+def test_archived_messages_are_lines_the_batch_job_reads(tmp_path: Path) -> None:
+    events = [{"event_id": f"e{i}", "event_type": "sales_contacted"} for i in range(3)]
+    messages = [PubsubMessage(orjson.dumps(e), {}, f"m{i}", None) for i, e in enumerate(events)]
+    stream = (
+        EventStream(coder=PickleCoder())
+        .add_elements(messages[:2])
+        .advance_processing_time(61)
+        .add_elements(messages[2:])
+        .advance_processing_time(61)
+        .advance_watermark_to_infinity()
+    )
+    with beam.Pipeline(options=PipelineOptions(["--streaming"])) as p:
+        _ = p | stream | ArchiveMessages(str(tmp_path / "sales"), "stream_test")
+    files = sorted((tmp_path / "sales").glob("stream_test-*.jsonl"))
+    lines = [line for path in files for line in path.read_bytes().splitlines()]
+    assert sorted(orjson.loads(line)["event_id"] for line in lines) == ["e0", "e1", "e2"]

@@ -19,14 +19,18 @@ code whether a batch run or the stream reads it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.kafka import ReadFromKafka
 from apache_beam.testing.test_stream import TestStream
+from apache_beam.transforms.trigger import AccumulationMode, AfterProcessingTime, Repeatedly
+from apache_beam.transforms.window import GlobalWindows
 
 from journeyline.config import Config, SourceConfig
 from transforms.adapters import records_from_rows, row_mapper
@@ -93,14 +97,69 @@ def read_kafka(servers: str, topic: str, expansion_service: str | None = None) -
     )
 
 
+def payload_text(message: Any) -> str:
+    """A message's payload as one line of text (what the archive keeps)."""
+    data = message[1] if isinstance(message, tuple) else getattr(message, "data", message)
+    return (data or b"").decode("utf-8", errors="replace").replace("\n", " ")
+
+
+class _WriteArchive(beam.DoFn):
+    """One firing's payloads → ``<folder>/<prefix>-<content hash>.jsonl`` (a retried
+    firing rewrites the same file)."""
+
+    def __init__(self, folder: str, prefix: str) -> None:
+        self.folder = folder
+        self.prefix = prefix
+
+    def process(self, element: tuple[str, Iterable[str]]) -> Iterator[str]:
+        _, payloads = element
+        data = "".join(f"{line}\n" for line in payloads).encode()
+        name = hashlib.blake2b(data, digest_size=10).hexdigest()
+        if not FileSystems.exists(self.folder):
+            FileSystems.mkdirs(self.folder)
+        path = f"{self.folder}/{self.prefix}-{name}.jsonl"
+        with FileSystems.create(path) as handle:
+            handle.write(data)
+        yield path
+
+
+class ArchiveMessages(beam.PTransform):
+    """Raw messages → ``<folder>/<prefix>-….jsonl`` every ``seconds`` of processing time, so
+    the batch job (the system of record) reads every message the stream saw: a source read
+    from Pub/Sub or Kafka points its batch ``location`` at this folder. Global window and a
+    processing-time trigger: late data is never dropped on the way to the archive."""
+
+    def __init__(self, folder: str, prefix: str, seconds: int = 60) -> None:
+        super().__init__()
+        self.folder = folder
+        self.prefix = prefix
+        self.seconds = seconds
+
+    def expand(self, messages: beam.PCollection) -> beam.PCollection:
+        return (
+            messages
+            | "Payload" >> beam.Map(lambda m: (self.prefix, payload_text(m)))
+            | "EveryMinute"
+            >> beam.WindowInto(
+                GlobalWindows(),
+                trigger=Repeatedly(AfterProcessingTime(self.seconds)),
+                accumulation_mode=AccumulationMode.DISCARDING,
+            )
+            | "Collect" >> beam.GroupByKey()
+            | "WriteFiles" >> beam.ParDo(_WriteArchive(self.folder, self.prefix))
+        )
+
+
 class ReadMessageSources(beam.PTransform):
     """Each configured subscription (``pubsub``) or topic (``kafka``) → its source's events
-    (stamped with occurred_at), quarantine tables and counts."""
+    (stamped with occurred_at), quarantine tables and counts; the raw messages are archived
+    under ``<archive>/<source>/`` for the batch job."""
 
-    def __init__(self, config: Config, run_id: str) -> None:
+    def __init__(self, config: Config, run_id: str, archive: str) -> None:
         super().__init__()
         self.config = config
         self.run_id = run_id
+        self.archive = archive
 
     def _reader(self, where: str) -> beam.PTransform:
         streaming = self.config.streaming
@@ -117,11 +176,11 @@ class ReadMessageSources(beam.PTransform):
         parts = []
         for name, where in sorted(inputs.items()):
             parse = ParseMessages(self.config, self.run_id, name, f"{kind}:{where}")
-            parsed = (
-                pbegin
-                | f"Read[{name}]" >> self._reader(where)
-                | f"Parse[{name}]"
-                >> beam.ParDo(parse).with_outputs(QUARANTINE, STATS, main="events")
+            messages = pbegin | f"Read[{name}]" >> self._reader(where)
+            folder = f"{self.archive}/{name}"
+            _ = messages | f"Archive[{name}]" >> ArchiveMessages(folder, self.run_id)
+            parsed = messages | f"Parse[{name}]" >> beam.ParDo(parse).with_outputs(
+                QUARANTINE, STATS, main="events"
             )
             parts.append(
                 {
