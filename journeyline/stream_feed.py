@@ -9,7 +9,7 @@ Then it advances the watermark to the newest occurred_at read so far minus
 older events than that is late, as it would be for any streaming source.
 
 A file counts as complete when its size and modification time did not change since the
-previous poll (or it was already there at start). Files the published lake state has
+previous poll (or it was already there when the stream started). Files the published lake state has
 ingested are not read again. When asked to stop (``--stop-after``, Ctrl-C) the feed sends
 a close marker with the last watermark and ends the stream, so the pipeline fires what
 is pending and finishes.
@@ -88,6 +88,7 @@ class FolderFeed:
         self.parser.setup()
         self.started = time.time()
         self._sizes: dict[tuple[str, str], tuple[int, float]] = {}
+        self._polls = 0
         self._newest = _MIN_US
         self._clock = time.monotonic()
 
@@ -96,7 +97,8 @@ class FolderFeed:
         try:
             while True:
                 stopping = self.stop.is_set()
-                yield from self._poll(first=not self._sizes)
+                yield from self._poll(first=self._polls == 0)
+                self._polls += 1
                 if stopping:
                     break
                 self.stop.wait(self.config.streaming.poll_seconds)
