@@ -137,8 +137,9 @@ def plan_drops(generated: Path, work: Path) -> Plan:
 
 
 def _status(lake: Path) -> dict:
+    """The status of the newest stream run (run ids sort by start time)."""
     found = [p for p in (lake / "stream" / "runs").glob("stream_*.json") if ".counts" not in p.name]
-    return json.loads(found[0].read_text()) if found else {"files": []}
+    return json.loads(max(found).read_text()) if found else {"files": []}
 
 
 def _wait_read(lake: Path, count: int, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -321,6 +322,47 @@ def test_alerts_match_an_independent_computation_and_are_published(streamed: Str
     }
     sink = (streamed.lake / "stream" / "alerts.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["alert_id"] for line in sink) == sorted(warehouse.alert_id)
+
+
+def test_a_new_stream_continues_from_the_published_state(streamed: Streamed) -> None:
+    known = _warehouse(
+        streamed,
+        "select customer_id, max(event_seq) as last_seq, "
+        "max(identifiers['email']) as email from main.customer_timeline "
+        "group by 1 having max(identifiers['email']) is not null order by 1 limit 1",
+    ).iloc[0]
+    event = {
+        "event_id": "next-1",
+        "event_type": "sales_contacted",
+        "occurred_at": "2026-01-05T09:00:00Z",
+        "received_at": "2026-01-05T09:00:00Z",
+        "identifiers": {"email": known.email},
+    }
+    (streamed.landing / "sales" / "sales-next.jsonl").write_bytes(orjson.dumps(event) + b"\n")
+    args = ["--input", str(streamed.landing), "--lake", str(streamed.lake), "--stop-after", "300"]
+    config = streamed.lake.parent / "journeyline.yml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "journeyline.cli", "stream", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    before = {p.name for p in (streamed.lake / "stream" / "runs").glob("stream_*.json")}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = {p.name for p in (streamed.lake / "stream" / "runs").glob("stream_*.json")}
+        if runs - before and _status(streamed.lake)["files"]:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert [f["path"] for f in _status(streamed.lake)["files"]] == [
+        str(streamed.landing / "sales" / "sales-next.jsonl")
+    ]  # the published run ingested every other file
+    rows = stream_timeline(str(streamed.lake / "stream")).to_pandas()
+    new = rows[rows.event_id == "next-1"].iloc[0]
+    assert (new.customer_id, new.event_seq) == (known.customer_id, known.last_seq + 1)
 
 
 def test_stop_after_ends_an_idle_stream_cleanly(
