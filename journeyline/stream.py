@@ -206,6 +206,12 @@ def run_stream(
             service.stop()
     if status.state == "failed":
         raise PipelineError(f"the folder feed failed: {status.error}")
+    if local and status.state != "stopped":
+        raise PipelineError(
+            "the stream ended before it was asked to stop: the runner lost its connection "
+            "to the folder feed",
+            "re-run with --verbose to see the runner's log",
+        )
     return _summary(run_id, output, status)
 
 

@@ -42,6 +42,7 @@ from transforms.streaming.sources import CLOSED, COUNTED, EVENT, FEED, QUARANTIN
 _EVENT = runner_api.TestStreamPayload.Event
 _CODER = PickleCoder()
 _MIN_US = MIN_TIMESTAMP.micros
+_CHUNK = 2000  # elements per TestStream event: gRPC refuses messages above 4 MB
 
 
 def _key(item: InputFile) -> tuple[str, str, int, float]:
@@ -156,8 +157,8 @@ class FolderFeed:
                     "watermark_before": self.status.watermark,
                 }
             )
-        if batch:
-            yield self._elements(batch)
+        for start in range(0, len(batch), _CHUNK):  # gRPC messages stay small
+            yield self._elements(batch[start : start + _CHUNK])
         if self._newest > _MIN_US:
             watermark = self._newest - self.config.streaming.delay_us
             if self.status.watermark is None or watermark > self.status.watermark:

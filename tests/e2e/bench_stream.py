@@ -80,9 +80,11 @@ def _read(status_dir: Path) -> int:
     return len(json.loads(found[0].read_text())["files"]) if found else 0
 
 
-def _settle(output: Path, files: int, quiet: float = 3.0) -> float:
+def _settle(output: Path, files: int, proc: subprocess.Popen, quiet: float = 3.0) -> float:
     """Wait until the feed read ``files`` files and no revision came for ``quiet`` seconds."""
     while _read(output / "runs") < files:
+        if proc.poll() is not None:
+            raise SystemExit(f"the stream ended early:\n{proc.communicate()[0]}")
         time.sleep(0.2)
     while True:
         last = max((p.stat().st_mtime for p in (output / "timeline").glob("*.parquet")), default=0)
@@ -91,10 +93,10 @@ def _settle(output: Path, files: int, quiet: float = 3.0) -> float:
         time.sleep(0.5)
 
 
-def _backlog(files: list[Path], landing: Path, output: Path) -> None:
+def _backlog(files: list[Path], landing: Path, output: Path, proc: subprocess.Popen) -> None:
     """Drop every file at once; print how fast the stream placed their events."""
     dropped_at = _drop(files, landing)
-    finished = _settle(output, len(files))
+    finished = _settle(output, len(files), proc)
     events = len({e for _, ids in _revisions(output) for e in ids})
     seconds = finished - dropped_at
     print(
@@ -103,7 +105,13 @@ def _backlog(files: list[Path], landing: Path, output: Path) -> None:
     )
 
 
-def _live(days: list[tuple[str, list[Path]]], landing: Path, output: Path, before: int) -> None:
+def _live(
+    days: list[tuple[str, list[Path]]],
+    landing: Path,
+    output: Path,
+    before: int,
+    proc: subprocess.Popen,
+) -> None:
     """Drop one day per second; print the file-to-timeline latency of the events each file's
     own watermark releases (its last hour waits for the next file)."""
     landed: dict[str, float] = {}
@@ -120,7 +128,7 @@ def _live(days: list[tuple[str, list[Path]]], landing: Path, output: Path, befor
         newest = max([newest, *(t for _, t in rows)])
         released.update((e, day) for e, t in rows if t[:13] < newest[:13])
         time.sleep(1.0)
-    _settle(output, before + sum(len(f) for _, f in days))
+    _settle(output, before + sum(len(f) for _, f in days), proc)
     first: dict[str, float] = {}
     for written, ids in _revisions(output):
         for event_id in ids:
@@ -154,8 +162,8 @@ def main(people: int = 2000, days: int = 365, backlog_share: float = 0.5) -> Non
             time.sleep(3)  # the pipeline starts
             split = int(len(plan) * backlog_share)
             backlog = [f for _, files in plan[:split] for f in files]
-            _backlog(backlog, landing, lake / "stream")
-            _live(plan[split:], landing, lake / "stream", len(backlog))
+            _backlog(backlog, landing, lake / "stream", proc)
+            _live(plan[split:], landing, lake / "stream", len(backlog), proc)
             proc.send_signal(signal.SIGINT)
             out, _ = proc.communicate(timeout=600)
             print(out.strip())
