@@ -1,16 +1,18 @@
 """Where the stream's outputs land: Parquet/JSON lines under ``streaming.output`` (a local
 folder or gs://), BigQuery tables and a Pub/Sub topic in the cloud.
 
-Layout of the output folder (every file named by the stream run and a sequence, so a file
-is written once and re-runs never overwrite each other)::
+Layout of the output folder (every file named by the stream run and a revision or a hash
+of its content, so a file is written once and re-runs never overwrite each other)::
 
     timeline/<run>-r<revision>.parquet   changed timeline rows, one file per window firing
-    alerts/<run>-<first alert>.parquet   the `alerts` table (SPEC §6) the warehouse reads
+    alerts/<run>-<hash>.parquet          the `alerts` table (SPEC §6) the warehouse reads
     alerts.jsonl                         the alert sink: one JSON line per alert (local)
-    late/<source>/<run>-<first>.jsonl    events beyond the allowed lateness, canonical JSON
-    quarantine/<run>-<n>.parquet         rejected inputs, with reason codes
-    identity_merges/<run>-<n>.parquet    merges the stream found (older id survives)
-    runs/<run>.json                      the run's cumulative counts (and, locally, inputs)
+    late/<source>/<run>-<hash>.jsonl     events beyond the allowed lateness, canonical JSON
+    quarantine/<run>-<hash>.parquet      rejected inputs, with reason codes
+    identity_merges/<run>-<hash>.parquet merges the stream found (older id survives)
+    archive/<source>/<run>-<hash>.jsonl  raw Pub/Sub or Kafka messages, for the batch job
+    runs/<run>.counts.json               the run's cumulative counts (replaced each firing)
+    runs/<run>.json                      local runs: files read, watermark, input counts
 
 The current timeline is, per event_id, the row of the highest (run, revision).
 """
