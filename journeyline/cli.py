@@ -66,6 +66,18 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
+def _cmd_quality(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import quality
+
+    return quality(args)
+
+
+def _cmd_report(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import report
+
+    return report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeyline",
@@ -105,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lake", help="lake folder (overrides lake)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(func=_cmd_run)
+
+    from journeyline.reports.commands import add_arguments
+
+    add_arguments(sub, _cmd_quality, _cmd_report)
     return parser
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pandas as pd
@@ -44,6 +44,7 @@ from journeyline.quality.suites import (
 )
 
 if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
@@ -54,6 +55,16 @@ log = logging.getLogger(__name__)
 # Every gate: output invariants and reconciliation (checks.py), join guards and history (guards.py).
 CATALOG: tuple[CheckSpec, ...] = (*CHECKS, *GUARDS)
 CATALOG_BY_NAME: dict[str, CheckSpec] = {spec.name: spec for spec in CATALOG}
+
+
+class ValidationRecorder(Protocol):
+    """Where GX validations also go (e.g. a file context for Data Docs, see data_docs.py)."""
+
+    def batch_definition(self) -> BatchDefinition: ...
+
+    def record(
+        self, suite: ExpectationSuite, validation: ExpectationSuiteValidationResult, run_name: str
+    ) -> None: ...
 
 
 class CheckError(Exception):
@@ -288,6 +299,7 @@ class _GateRun:
     suites: _SuiteCache
     batch_definition: BatchDefinition
     validations_dir: Path | None
+    recorder: ValidationRecorder | None = None
 
     def evaluate(self, spec: CheckSpec, cfg: CheckConfig) -> _Outcome:
         """Run one check; raise CheckError/SuiteError/duckdb.Error when it cannot run."""
@@ -310,6 +322,8 @@ class _GateRun:
         validation = batch.validate(suite, expectation_parameters=params, result_format="SUMMARY")
         if self.validations_dir is not None:
             _save_validation(self.validations_dir, self.run_id, spec.name, validation)
+        if self.recorder is not None:
+            self.recorder.record(suite, validation, self.run_id)
         raised = _raised(validation)
         if raised:
             raise CheckError(f"Great Expectations could not evaluate the suite: {raised}")
@@ -345,13 +359,15 @@ def run_gates(
     *,
     suites_dir: str | Path | None = None,
     validations_dir: str | Path | None = None,
+    recorder: ValidationRecorder | None = None,
 ) -> list[CheckResult]:
     """Check the tables in ``schema`` and return one result per enabled check.
 
     Severity and thresholds come from ``config.check(name)``; a check with
     ``enabled: false`` is skipped. ``suites_dir`` overrides the repository's
     ``expectations/`` folder; ``validations_dir``, when given, receives GX's raw
-    validation results as ``<run_id>/<check>.json``. Never raises.
+    validation results as ``<run_id>/<check>.json``; ``recorder``, when given, validates in
+    its own GX context and keeps every suite and result (Data Docs). Never raises.
     """
     started = time.perf_counter()
     root = Path(suites_dir) if suites_dir is not None else SUITES_DIR
@@ -401,8 +417,9 @@ def run_gates(
                 config,
                 tables,
                 _SuiteCache(root),
-                _gx_batch_definition(),
+                recorder.batch_definition() if recorder else _gx_batch_definition(),
                 out_dir,
+                recorder,
             )
             setup_error = ""
         except duckdb.Error as exc:
