@@ -137,7 +137,7 @@ def external_requests(html: str) -> list[str]:
 
 
 class DataDocs:
-    """A file-based GX context in ``root`` whose Data Docs site is written to ``site``."""
+    """A file-based GX context in ``root/gx`` whose Data Docs site is written to ``site``."""
 
     def __init__(self, root: Path, site: Path) -> None:
         import great_expectations as gx
@@ -196,13 +196,7 @@ class DataDocs:
             suite_id = ExpectationSuiteIdentifier(name=suite.name)
             run_id = RunIdentifier(run_name=run_name, run_time=self.run_time)
             key = ValidationResultIdentifier(
-                expectation_suite_identifier=suite_id,
-                run_id=run_id,
-                batch_identifier=validation.meta.get("active_batch_definition", {}).get(
-                    "data_asset_name", "frame"
-                )
-                if isinstance(validation.meta.get("active_batch_definition"), dict)
-                else "frame",
+                expectation_suite_identifier=suite_id, run_id=run_id, batch_identifier="frame"
             )
             validation.meta["run_id"] = run_id
             self.context.validation_results_store.store_validation_results(

@@ -21,6 +21,7 @@ import duckdb
 from journeyline.config import Config
 from journeyline.errors import InputError, PipelineError
 from journeyline.lake import Lake
+from journeyline.ops import write_atomic
 from journeyline.quality.data_docs import DataDocs, DataDocsError
 from journeyline.quality.gates import run_gates
 from journeyline.quality.results import CheckResult, to_arrow
@@ -115,17 +116,22 @@ def attach_published(warehouse: str, schema: str) -> tuple[duckdb.DuckDBPyConnec
     return con, run_id
 
 
-def _record(config: Config, run_id: str, checks: list[CheckResult]) -> list[str]:
-    """Append the results to the lake's run log and the warehouse's dq_results."""
+def _record(config: Config, published: str, run_id: str, checks: list[CheckResult]) -> list[str]:
+    """Append the results to the lake's run log and the warehouse's dq_results.
+
+    The lake gets them only when its run log knows the published run: a lake that
+    belongs to another warehouse is never written to.
+    """
     notes = []
     rows = to_arrow(checks)
     lake = Lake.at(config.lake)
-    if lake.ops.is_dir():
-        from journeyline.ops import write_atomic
-
+    if lake.ops_file("pipeline_runs", published).is_file():
         write_atomic(rows, lake.ops_file("dq_results", run_id))
     else:
-        notes.append(f"no lake run log at {lake.ops}: results kept in the warehouse only")
+        notes.append(
+            f"the lake {lake.root} has no run {published}: results kept in the warehouse only "
+            "(pass --lake to add them to the run log)"
+        )
     con = connect(config.warehouse.path)
     target = f"{quote(config.warehouse.schema)}.dq_results"
     try:
@@ -152,13 +158,13 @@ def run_quality(config: Config, out_dir: Path, *, data_docs: bool = True) -> Qua
     try:
         if data_docs:
             try:
-                docs = DataDocs(out_dir / "gx", out_dir / "data_docs")
+                docs = DataDocs(out_dir, out_dir / "data_docs")
             except DataDocsError as exc:
                 notes.append(f"Data Docs skipped: {exc}")
         checks = run_gates(con, CHECK_SCHEMA, run_id, config, recorder=docs)
     finally:
         con.close()
-    notes += _record(config, run_id, checks)
+    notes += _record(config, published, run_id, checks)
     index = None
     if docs is not None:
         try:
