@@ -21,11 +21,20 @@ $(STAMP): setup.py constraints.txt
 demo: $(STAMP)
 	@$(BIN)/journeyline generate --out $(DATA)/landing --people $(PEOPLE) --seed $(SEED)
 	@$(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
+	@$(BIN)/journeyline quality --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports --screenshot
+	@$(BIN)/journeyline report --warehouse $(DATA)/warehouse.duckdb --out $(DATA)/reports --screenshot
 	@echo
 	@echo "Where to look:"
 	@echo "  warehouse (DuckDB):  $(DATA)/warehouse.duckdb   e.g. .venv/bin/python -c \"import duckdb; print(duckdb.connect('$(DATA)/warehouse.duckdb', read_only=True).sql('from fct_journey_funnel where dimension = \\'all\\' limit 10'))\""
 	@echo "  lake (Parquet):      $(DATA)/lake/runs/"
 	@echo "  landing + truth:     $(DATA)/landing/"
+	@echo "  data-quality report: $(DATA)/reports/quality.html  (drill-down: $(DATA)/reports/data_docs/index.html)"
+	@echo "  journey report:      $(DATA)/reports/journey.html"
+	@if [ -f $(DATA)/reports/quality.png ] && [ -f $(DATA)/reports/journey.png ]; then \
+		echo "  screenshots:         $(DATA)/reports/quality.png  $(DATA)/reports/journey.png"; \
+	else \
+		echo "  screenshots:         none: no Chromium here (apt-get install -y chromium), then make demo"; \
+	fi
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest

@@ -77,6 +77,18 @@ def _cmd_evaluate(args: argparse.Namespace, _beam_args: list[str]) -> int:
     return 0
 
 
+def _cmd_quality(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import quality
+
+    return quality(args)
+
+
+def _cmd_report(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import report
+
+    return report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeyline",
@@ -127,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--warehouse", help="DuckDB warehouse file (default: warehouse.path)")
     ev.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
     ev.set_defaults(func=_cmd_evaluate)
+
+    from journeyline.reports.commands import add_arguments
+
+    add_arguments(sub, _cmd_quality, _cmd_report)
     return parser
 
 

@@ -116,6 +116,10 @@ _CHECK = Obj(
         "min": Num(),
         "max": Num(),
         "enabled": Bool(),
+        # Checks that compare with recent runs: how many published runs make the baseline.
+        "runs": Num(minimum=1, maximum=1000, integer=True),
+        # Per-source/per-stream checks: only these sources or streams (default: all).
+        "targets": ListOf(Str(pattern=_NAME), min_items=1),
     }
 )
 
@@ -251,6 +255,8 @@ class CheckConfig:
     min: float | None = None
     max: float | None = None
     enabled: bool = True
+    runs: int | None = None
+    targets: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -381,6 +387,10 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
             )
 
 
+def _tuple_targets(check: dict[str, Any]) -> dict[str, Any]:
+    return {"targets": tuple(check["targets"])} if "targets" in check else {}
+
+
 def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
     _semantic_checks(data, origin)
     wh = data["warehouse"]
@@ -440,7 +450,10 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             ),
         ),
         quality={
-            name: CheckConfig(name=name, **{"severity": "error", **c})
+            name: CheckConfig(
+                name=name,
+                **{"severity": "error", **c, **_tuple_targets(c)},
+            )
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
