@@ -167,6 +167,7 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
             "stage_order": list(config.stages.order),
             "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
             "dq_severity": {name: c.severity for name, c in config.quality.items()},
+            "sla": config.sla.as_dbt_var(),
         },
         env={
             "JOURNEYLINE_DUCKDB_PATH": config.warehouse.path,

@@ -41,3 +41,19 @@
     {#- First day (a date) of the UTC month of an instant: the cohort month. -#}
     cast({{ dbt.date_trunc('month', utc_date(timestamp_expr)) }} as date)
 {%- endmacro %}
+
+
+{% macro day_spine(start_date, end_date) -%}
+    {#- One row per day (column date_day) from start_date (included) to
+        end_date (excluded), both 'YYYY-MM-DD' strings, via dbt.date_spine. -#}
+    {%- for value in [start_date, end_date] -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value | string) -%}
+            {{ exceptions.raise_compiler_error("day_spine needs YYYY-MM-DD dates, got " ~ value) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ dbt.date_spine(
+        'day',
+        dbt.cast("'" ~ start_date ~ "'", 'date'),
+        dbt.cast("'" ~ end_date ~ "'", 'date'),
+    ) }}
+{%- endmacro %}
