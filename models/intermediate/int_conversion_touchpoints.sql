@@ -98,15 +98,15 @@ final as (
         cast(case
             when touchpoints_in_path = 1 then 1.0
             when touchpoints_in_path = 2 and touchpoint_position = 1
-                then {{ first_weight / (first_weight + last_weight) }}
+                then {{ (first_weight / weights_total) | round(10) }}
             when touchpoints_in_path = 2
-                then {{ last_weight / (first_weight + last_weight) }}
+                then {{ (last_weight / weights_total) | round(10) }}
             when touchpoint_position = 1 then {{ first_weight }}
             when
                 touchpoint_position = touchpoints_in_path
                 then {{ last_weight }}
             else
-                {{ 1 - first_weight - last_weight }} / (touchpoints_in_path - 2)
+                {{ (1 - weights_total) | round(10) }} / (touchpoints_in_path - 2)
         end as {{ type_double() }}) as position_based_credit
 
     from touchpoints

@@ -71,6 +71,20 @@ def test_build_succeeds_with_every_test_and_unit_test_passing(built: Built) -> N
         "customers_pivot_stages_and_keep_outcome_as_current_stage",
         "stage_transitions_link_each_entry_to_the_previous_one",
         "funnel_counts_skipped_stages_as_passed_by_cohort_and_dimension",
+        # one per journey metric definition (SPEC §7)
+        "theme_consistency_and_changes_at_department_hand_offs",
+        "hand_offs_and_hard_restarts_against_the_previous_department_run",
+        "tickets_first_reply_sla_and_first_contact_resolution",
+        "speed_to_lead_and_onboarding_start_against_their_slas",
+        "experience_spread_buyer_customer_gap_and_post_purchase_friction",
+        "attribution_credits_first_last_linear_and_position_based",
+        "survey_answers_normalise_scores_and_classify_answers",
+        "cx_scores_nps_csat_ces_by_stage_and_stream",
+        "consistency_combines_the_metrics_per_customer",
+        "consistency_aggregates_pool_rates_over_the_slice",
+        "attribution_sums_credits_by_channel_and_campaign",
+        "journey_paths_count_ordered_stage_paths",
+        "fallout_counts_where_customers_stop",
     }
     assert all(node.status == "pass" for node in unit_tests)
     named_checks = {
