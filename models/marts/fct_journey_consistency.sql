@@ -82,7 +82,7 @@ customers_in_scope as (
     from
         customer_activity
 
-    {%- if is_incremental() %}
+    {%- if incremental_run() %}
 
 left join {{ this }} as built
     on customer_activity.customer_id = built.customer_id

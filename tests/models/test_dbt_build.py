@@ -6,6 +6,7 @@ Expected values are computed by hand from the journeys in conftest.py.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -414,3 +415,66 @@ def test_bigquery_target_parses_and_compiles_offline(monkeypatch, tmp_path) -> N
         sql = path.read_text(encoding="utf-8")
         sqlglot.parse(sql, read="bigquery")  # raises on a syntax error
         assert not [word for word in duckdb_only if word in sql], path.name
+
+
+JOURNEY_MARTS = (
+    "fct_journey_funnel",
+    "fct_journey_fallout",
+    "fct_journey_paths",
+    "fct_journey_consistency",
+    "agg_journey_consistency",
+    "fct_survey_answers",
+    "fct_cx_scores_by_stage",
+    "fct_attribution",
+)
+
+
+def test_bigquery_compiles_the_journey_marts_incremental_sql_and_semantic_layer(
+    monkeypatch, tmp_path
+) -> None:
+    """Offline against the BigQuery profile: the incremental branch of
+    fct_journey_consistency parses as BigQuery SQL, the large tables carry
+    partition / cluster configs, and the semantic layer validates by name."""
+    for name in ("JOURNEYLINE_DUCKDB_PATH", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"JOURNEYLINE_DBT_SCHEMA": "journeyline_staging"}
+    compiled = run_dbt(
+        ["compile", "--no-introspect", "--no-populate-cache", "--select", *JOURNEY_MARTS],
+        target="bigquery",
+        vars={"compile_incremental_sql": True},
+        env=env,
+        work_dir=tmp_path,
+    )
+    assert compiled.success, compiled.summary()
+    marts = tmp_path / "target" / "compiled" / "journeyline" / "models" / "marts"
+    consistency = (marts / "fct_journey_consistency.sql").read_text(encoding="utf-8")
+    assert "`journeyline_staging`.`fct_journey_consistency` as built" in consistency
+    assert "timestamp_diff" in consistency  # the look-back window, in BigQuery's spelling
+    for model in JOURNEY_MARTS:
+        sqlglot.parse((marts / f"{model}.sql").read_text(encoding="utf-8"), read="bigquery")
+
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text(encoding="utf-8"))
+    configs = {
+        node["name"]: node["config"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    assert configs["fct_journey_consistency"]["incremental_strategy"] == "merge"
+    assert configs["fct_journey_consistency"]["cluster_by"] == ["customer_id"]
+    assert configs["fct_survey_answers"]["partition_by"]["field"] == "answered_at"
+    assert configs["customer_timeline"]["partition_by"]["field"] == "event_date"
+
+    semantic = json.loads(
+        (tmp_path / "target" / "semantic_manifest.json").read_text(encoding="utf-8")
+    )
+    metrics = {metric["name"] for metric in semantic["metrics"]}
+    assert {
+        "stage_conversion_rate",
+        "stage_conversion_from_top",
+        "nps",
+        "speed_to_lead_median_hours",
+        "theme_consistency",
+    } <= metrics
+    assert semantic["project_configuration"]["time_spines"][0]["node_relation"]["alias"] == (
+        "metricflow_time_spine"
+    )
