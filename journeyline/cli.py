@@ -66,6 +66,14 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
+def _cmd_docs(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.warehouse.docs import build_docs
+
+    config = load_config(args.config).with_paths(lake=args.lake, warehouse=args.warehouse)
+    print(f"warehouse docs: {build_docs(config, Path(args.out))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeyline",
@@ -105,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lake", help="lake folder (overrides lake)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
     run.set_defaults(func=_cmd_run)
+
+    docs = sub.add_parser("docs", help="the warehouse documentation as one offline HTML file")
+    docs.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    docs.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
+    docs.add_argument("--lake", help="lake folder (overrides lake)")
+    docs.add_argument("--out", default="reports", help="folder to write into (default reports)")
+    docs.set_defaults(func=_cmd_docs)
     return parser
 
 

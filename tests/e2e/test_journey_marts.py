@@ -4,10 +4,14 @@ default profile)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from journeyline.cli import main
+from journeyline.warehouse.docs import DOCS_FILE, remote_resources
 from tests.e2e.conftest import Run
 
 STAGES = ["visitor", "lead", "mql", "sal", "sql", "customer", "advocate"]
@@ -149,3 +153,25 @@ def test_every_new_mart_is_published_and_non_empty(first_run: Run) -> None:
     assert first_run.sql("select sum(customers_count) from main.fct_journey_paths") == [
         (customers,)
     ]
+
+
+def test_docs_are_one_offline_html_page_of_the_published_warehouse(
+    first_run: Run, tmp_path: Path
+) -> None:
+    out = tmp_path / "reports"
+    paths = ["--warehouse", str(first_run.warehouse), "--lake", str(first_run.lake)]
+    code = main(["docs", *paths, "--out", str(out)])
+    assert code == 0
+    assert [p.name for p in out.iterdir()] == [DOCS_FILE]
+    html = (out / DOCS_FILE).read_text(encoding="utf-8")
+    assert remote_resources(html) == []
+    for name in ("fct_journey_consistency", "fct_attribution", "theme_consistency"):
+        assert name in html
+
+
+def test_remote_resources_are_found() -> None:
+    page = (
+        '<a href="https://docs.getdbt.com">docs</a><script src="https://cdn.x/a.js"></script>'
+        "<style>@font-face { src: url('//fonts.example/f.woff') }</style>"
+    )
+    assert len(remote_resources(page)) == 2
