@@ -66,3 +66,11 @@
         order order_by (e.g. 'event_seq'), through dbt's cross-database listagg. -#}
     {{ dbt.listagg(expr, "'" ~ delimiter | replace("'", "''") ~ "'", 'order by ' ~ order_by) }}
 {%- endmacro %}
+
+
+{% macro stable_float(aggregate) -%}
+    {#- A floating-point aggregate (sum, avg) rounded to 12 decimals: engines
+        add partial sums in whatever order their threads finish, so the last
+        bits differ between re-runs; rounded, a re-run gives identical tables. -#}
+    round({{ aggregate }}, 12)
+{%- endmacro %}

@@ -14,6 +14,7 @@
         "attribution position weights must be >= 0 with a sum in (0, 1], got "
         ~ first_weight ~ " and " ~ last_weight) }}
 {%- endif %}
+{%- set middle_weight = (1 - weights_total) | round(10) %}
 
 with
 
@@ -106,7 +107,7 @@ final as (
                 touchpoint_position = touchpoints_in_path
                 then {{ last_weight }}
             else
-                {{ (1 - weights_total) | round(10) }} / (touchpoints_in_path - 2)
+                {{ middle_weight }} / (touchpoints_in_path - 2)
         end as {{ type_double() }}) as position_based_credit
 
     from touchpoints

@@ -58,7 +58,7 @@ touchpoint_scores as (
         customer_id,
         stream,
         channel,
-        avg(normalised_score) as mean_score
+        {{ stable_float('avg(normalised_score)') }} as mean_score
 
     from survey_answers
 
@@ -80,31 +80,39 @@ spreads as (
 
 ),
 
-journey_scores as (
+phased_answers as (
 
     select
         survey_answers.customer_id,
-        count(*) as survey_answers_count,
-        avg(survey_answers.normalised_score) as experience_score,
-        avg(
-            case
-                when
-                    customer_starts.customer_at is null
-                    or survey_answers.answered_at < customer_starts.customer_at
-                    then survey_answers.normalised_score
-            end
-        ) as buyer_journey_score,
-        avg(
-            case
-                when survey_answers.answered_at >= customer_starts.customer_at
-                    then survey_answers.normalised_score
-            end
-        ) as customer_journey_score
+        survey_answers.normalised_score,
+        case
+            when
+                customer_starts.customer_at is null
+                or survey_answers.answered_at < customer_starts.customer_at
+                then survey_answers.normalised_score
+        end as buyer_score,
+        case
+            when survey_answers.answered_at >= customer_starts.customer_at
+                then survey_answers.normalised_score
+        end as customer_score
 
     from survey_answers
 
     inner join customer_starts
         on survey_answers.customer_id = customer_starts.customer_id
+
+),
+
+journey_scores as (
+
+    select
+        customer_id,
+        count(*) as survey_answers_count,
+        {{ stable_float('avg(normalised_score)') }} as experience_score,
+        {{ stable_float('avg(buyer_score)') }} as buyer_journey_score,
+        {{ stable_float('avg(customer_score)') }} as customer_journey_score
+
+    from phased_answers
 
     group by 1
 

@@ -37,7 +37,7 @@ final as (
         dimension,
         dimension_value,
         count(*) as customers_count,
-        avg(theme_consistency) as avg_theme_consistency,
+        {{ stable_float('avg(theme_consistency)') }} as avg_theme_consistency,
         {{ sum_bigint('theme_changes_at_handoff_count') }}
             as theme_changes_at_handoff_count,
         {{ sum_bigint('handoffs_count') }} as handoffs_count,
@@ -62,8 +62,8 @@ final as (
         / nullif(sum(tickets_replied_count), 0) as first_reply_breach_rate,
         cast(sum(tickets_resolved_first_contact_count) as {{ type_double() }})
         / nullif(sum(tickets_count), 0) as first_contact_resolution_rate,
-        avg(experience_spread) as avg_experience_spread,
-        avg(buyer_customer_gap) as avg_buyer_customer_gap,
+        {{ stable_float('avg(experience_spread)') }} as avg_experience_spread,
+        {{ stable_float('avg(buyer_customer_gap)') }} as avg_buyer_customer_gap,
         {{ count_where('is_customer') }} as new_customers_count,
         cast(
             {{ count_where('has_post_purchase_friction') }}

@@ -20,10 +20,14 @@ final as (
         campaign_id,
         count(*) as touchpoints_count,
         count(distinct customer_id) as conversions_touched_count,
-        sum(first_touch_credit) as first_touch_conversions,
-        sum(last_touch_credit) as last_touch_conversions,
-        sum(linear_credit) as linear_conversions,
-        sum(position_based_credit) as position_based_conversions
+        {{ stable_float('sum(first_touch_credit)') }}
+            as first_touch_conversions,
+        {{ stable_float('sum(last_touch_credit)') }}
+            as last_touch_conversions,
+        {{ stable_float('sum(linear_credit)') }}
+            as linear_conversions,
+        {{ stable_float('sum(position_based_credit)') }}
+            as position_based_conversions
 
     from conversion_touchpoints
 

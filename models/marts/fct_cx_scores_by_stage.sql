@@ -21,8 +21,8 @@ counted as (
         {{ count_where('is_promoter') }} as promoters_count,
         {{ count_where('is_detractor') }} as detractors_count,
         {{ count_where('is_satisfied') }} as satisfied_count,
-        avg(score) as mean_score,
-        avg(normalised_score) as mean_normalised_score
+        {{ stable_float('avg(score)') }} as mean_score,
+        {{ stable_float('avg(normalised_score)') }} as mean_normalised_score
 
     from survey_answers
 

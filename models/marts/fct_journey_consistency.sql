@@ -109,7 +109,7 @@ ticket_summary as (
         customer_id,
         count(*) as tickets_count,
         count(first_reply_at) as tickets_replied_count,
-        avg(first_reply_hours) as avg_first_reply_hours,
+        {{ stable_float('avg(first_reply_hours)') }} as avg_first_reply_hours,
         {{ count_where('is_first_reply_breached') }}
             as first_reply_breaches_count,
         {{ count_where('is_first_contact_resolved') }}

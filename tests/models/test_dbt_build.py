@@ -292,6 +292,19 @@ def test_funnel_dimensions(built: Built) -> None:
         f"order by 1, 2, 3",
     )
     jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+    by_account = [row for row in rows if row[1] == "account"]
+    assert by_account == [
+        (jan, "account", "acc-1", 1),
+        (jan, "account", "acc-2", 1),
+        (feb, "account", "unknown", 1),  # cust-c passed lead on its way to customer
+    ]
+    by_campaign = [row for row in rows if row[1] == "first_touch_campaign"]
+    assert by_campaign == [
+        (jan, "first_touch_campaign", "unknown", 2),
+        (feb, "first_touch_campaign", "unknown", 1),
+    ]
+    rows = [row for row in rows if row[1] in ("first_touch_channel", "segment")]
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
     assert rows == [
         (jan, "first_touch_channel", "email", 1),
         (jan, "first_touch_channel", "paid_search", 1),

@@ -38,6 +38,8 @@ def landing_properties(landing: Path) -> dict[str, str]:
         for line in path.read_text(encoding="utf-8").splitlines():
             try:
                 record = json.loads(line)
+                if not isinstance(record, dict):
+                    continue  # valid JSON, but no event (noise)
                 properties = json.dumps(record.get("properties") or {})
                 found.setdefault(str(record["event_id"]), properties)
             except (ValueError, KeyError, TypeError):
