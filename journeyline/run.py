@@ -297,7 +297,14 @@ def run_batch(config: Config, beam_args: list[str], progress: Progress) -> RunRe
                     f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
                 )
                 raise PipelineError(f"dbt could not build the models: {detail}")
-            outcome = _dbt(config, ["test", "--exclude", "tag:ops"], attempt_path, lake)
+            # Data tests only: unit tests check the SQL, not the data, and run in CI
+            # (tests/models); here they would cost seconds on every run.
+            outcome = _dbt(
+                config,
+                ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"],
+                attempt_path,
+                lake,
+            )
             if outcome.exception:
                 raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
 
