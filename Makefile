@@ -23,9 +23,11 @@ demo: $(STAMP)
 	@$(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
 	@$(BIN)/journeyline quality --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports --screenshot
 	@$(BIN)/journeyline report --warehouse $(DATA)/warehouse.duckdb --out $(DATA)/reports --screenshot
+	@$(BIN)/journeyline docs --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports
 	@echo
 	@echo "Where to look:"
 	@echo "  warehouse (DuckDB):  $(DATA)/warehouse.duckdb   e.g. .venv/bin/python -c \"import duckdb; print(duckdb.connect('$(DATA)/warehouse.duckdb', read_only=True).sql('from fct_journey_funnel where dimension = \\'all\\' limit 10'))\""
+	@echo "  warehouse docs:      $(DATA)/reports/warehouse_docs.html   (one offline HTML page: every table, column and test)"
 	@echo "  lake (Parquet):      $(DATA)/lake/runs/"
 	@echo "  landing + truth:     $(DATA)/landing/"
 	@echo "  data-quality report: $(DATA)/reports/quality.html  (drill-down: $(DATA)/reports/data_docs/index.html)"

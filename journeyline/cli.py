@@ -89,6 +89,14 @@ def _cmd_report(args: argparse.Namespace, _beam_args: list[str]) -> int:
     return report(args)
 
 
+def _cmd_docs(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.warehouse.docs import build_docs
+
+    config = load_config(args.config).with_paths(lake=args.lake, warehouse=args.warehouse)
+    print(f"warehouse docs: {build_docs(config, Path(args.out))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="journeyline",
@@ -143,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     from journeyline.reports.commands import add_arguments
 
     add_arguments(sub, _cmd_quality, _cmd_report)
+    docs = sub.add_parser("docs", help="the warehouse documentation as one offline HTML file")
+    docs.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    docs.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
+    docs.add_argument("--lake", help="lake folder (overrides lake)")
+    docs.add_argument("--out", default="reports", help="folder to write into (default reports)")
+    docs.set_defaults(func=_cmd_docs)
     return parser
 
 

@@ -37,6 +37,7 @@ from journeyline.schema import (
     TIMELINE_SCHEMA,
 )
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
+from journeyline.warehouse.project import profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
 from transforms.read import InputFile
@@ -167,17 +168,8 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
         project_dir=PROJECT_DIR,
         profiles_dir=PROFILES_DIR,
         target="duckdb",
-        vars={
-            "lake_run_path": str(attempt_path),
-            "ops_path": str(lake.ops),
-            "stage_order": list(config.stages.order),
-            "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
-            "dq_severity": {name: c.severity for name, c in config.quality.items()},
-        },
-        env={
-            "JOURNEYLINE_DUCKDB_PATH": config.warehouse.path,
-            "JOURNEYLINE_DBT_SCHEMA": config.warehouse.staging_schema,
-        },
+        vars=project_vars(config, attempt_path, lake.ops),
+        env=profile_env(config),
         work_dir=lake.root / "_dbt",
     )
 
@@ -347,7 +339,8 @@ def run_batch(
                     f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
                 )
                 raise PipelineError(f"dbt could not build the models: {detail}")
-            # Unit tests check the SQL, not the data: they run in `make test`, not in every run.
+            # Data tests only: unit tests check the SQL, not the data, and run in CI
+            # (tests/models); here they would cost seconds on every run.
             outcome = _dbt(
                 config,
                 ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"],

@@ -168,6 +168,13 @@ SPEC = Obj(
             }
         ),
         "quality": Obj({"checks": MapOf(_CHECK)}),
+        "sla": Obj(
+            {
+                "speed_to_lead_hours": Num(minimum=0),
+                "onboarding_start_days": Num(minimum=0),
+                "first_reply_hours": Num(minimum=0),
+            }
+        ),
         "pipeline": Obj(
             {
                 "shards": Num(minimum=1, maximum=4096, integer=True),
@@ -268,6 +275,23 @@ class WarehouseConfig:
 
 
 @dataclass(frozen=True)
+class SlaConfig:
+    """Hand-off service levels the journey marts flag breaches of (SPEC §7)."""
+
+    speed_to_lead_hours: float
+    onboarding_start_days: float
+    first_reply_hours: float
+
+    def as_dbt_var(self) -> dict[str, float]:
+        """The dbt var ``sla`` (dbt_project.yml) with these values."""
+        return {
+            "speed_to_lead_hours": self.speed_to_lead_hours,
+            "onboarding_start_days": self.onboarding_start_days,
+            "first_reply_hours": self.first_reply_hours,
+        }
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     shards: int
     batch_rows: int
@@ -285,6 +309,7 @@ class Config:
     stages: StagesConfig
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
+    sla: SlaConfig
     origin: str = "built-in defaults"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -457,6 +482,7 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
+        sla=SlaConfig(**{k: float(v) for k, v in data["sla"].items()}),
         origin=origin,
         raw=data,
     )

@@ -35,6 +35,15 @@ FIRST_TOUCH = "first touch"
 TOP_CHANNELS = 8
 TABLE_ROWS = 25
 HISTOGRAMS = 6
+# The headline per-customer metrics of fct_journey_consistency (SPEC §7), charted first.
+CONSISTENCY_METRICS = (
+    "theme_consistency",
+    "hard_restart_share",
+    "speed_to_lead_hours",
+    "onboarding_start_days",
+    "avg_first_reply_hours",
+    "first_contact_resolution_rate",
+)
 
 
 class ReportError(Exception):
@@ -253,7 +262,9 @@ def _cell(value: Any) -> Any:
 def _consistency(wh: Warehouse) -> str:
     parts = []
     if "fct_journey_consistency" in wh.tables:
-        metrics = _numeric_columns(_columns(wh, "fct_journey_consistency"))[:HISTOGRAMS]
+        numeric = _numeric_columns(_columns(wh, "fct_journey_consistency"))
+        named = [m for m in CONSISTENCY_METRICS if m in numeric]
+        metrics = (named or numeric)[:HISTOGRAMS]
         charts_html = []
         for metric in metrics:
             values = [
@@ -263,6 +274,8 @@ def _consistency(wh: Warehouse) -> str:
                     f'where "{metric}" is not null'
                 )
             ]
+            if not values:
+                continue  # a metric nobody has yet (no tickets, no surveys) draws no empty chart
             charts_html.append(
                 f"<div><h3>{esc(metric)}</h3>"
                 + charts.histogram(

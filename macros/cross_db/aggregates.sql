@@ -46,3 +46,31 @@
 {% macro median(expr) -%}
     {{ percentile(expr, 0.5) }}
 {%- endmacro %}
+
+
+{% macro count_where(condition) -%}
+    {#- Aggregate: rows where condition holds, as a bigint on every engine
+        (DuckDB sums integers into a 128-bit hugeint). -#}
+    count(case when {{ condition }} then 1 end)
+{%- endmacro %}
+
+
+{% macro sum_bigint(expr) -%}
+    {#- Aggregate: sum of whole numbers (e.g. counts), as a bigint. -#}
+    cast(sum({{ expr }}) as {{ type_bigint() }})
+{%- endmacro %}
+
+
+{% macro string_agg_ordered(expr, delimiter, order_by) -%}
+    {#- Aggregate: expr values joined by delimiter (a plain string) in the
+        order order_by (e.g. 'event_seq'), through dbt's cross-database listagg. -#}
+    {{ dbt.listagg(expr, "'" ~ delimiter | replace("'", "''") ~ "'", 'order by ' ~ order_by) }}
+{%- endmacro %}
+
+
+{% macro stable_float(aggregate) -%}
+    {#- A floating-point aggregate (sum, avg) rounded to 12 decimals: engines
+        add partial sums in whatever order their threads finish, so the last
+        bits differ between re-runs; rounded, a re-run gives identical tables. -#}
+    round({{ aggregate }}, 12)
+{%- endmacro %}
