@@ -64,33 +64,40 @@ def row_record(value: Any, location: str, max_raw_bytes: int) -> RawRecord:
     return RawRecord(raw, location, value)
 
 
+def parse_line(
+    line: bytes, location: str, max_raw_bytes: int, first: bool = False
+) -> RawRecord | None:
+    """One JSON line as a record (its value, or the rejection saying why not); None if blank."""
+    data = line.rstrip(b"\r\n")
+    if first and data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data.strip():
+        return None
+    raw = data.decode("utf-8", errors="replace")
+    if len(data) > max_raw_bytes:
+        return RawRecord(
+            raw[:max_raw_bytes],
+            location,
+            Rejection("oversized_record", f"the line has {len(data)} bytes"),
+        )
+    try:
+        data.decode("utf-8")
+        value: Any = orjson.loads(data)
+    except UnicodeDecodeError:
+        value = Rejection("malformed_json", "the line is not valid UTF-8")
+    except orjson.JSONDecodeError as exc:
+        value = Rejection("malformed_json", f"invalid JSON: {exc.msg} at {exc.pos}")
+    return RawRecord(raw, location, value)
+
+
 def read_json_lines(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
     """JSON lines: one value per non-blank line; bad lines become rejections."""
     with FileSystems.open(path) as handle:
         stream = io.BufferedReader(handle) if not isinstance(handle, io.BufferedReader) else handle
         for number, line in enumerate(stream, start=1):
-            data = line.rstrip(b"\r\n")
-            if number == 1 and data.startswith(_BOM):
-                data = data[len(_BOM) :]
-            if not data.strip():
-                continue
-            location = f"{path}:{number}"
-            raw = data.decode("utf-8", errors="replace")
-            if len(data) > max_raw_bytes:
-                yield RawRecord(
-                    raw[:max_raw_bytes],
-                    location,
-                    Rejection("oversized_record", f"the line has {len(data)} bytes"),
-                )
-                continue
-            try:
-                data.decode("utf-8")
-                value: Any = orjson.loads(data)
-            except UnicodeDecodeError:
-                value = Rejection("malformed_json", "the line is not valid UTF-8")
-            except orjson.JSONDecodeError as exc:
-                value = Rejection("malformed_json", f"invalid JSON: {exc.msg} at {exc.pos}")
-            yield RawRecord(raw, location, value)
+            record = parse_line(line, f"{path}:{number}", max_raw_bytes, number == 1)
+            if record is not None:
+                yield record
 
 
 def read_json_document(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
