@@ -110,6 +110,7 @@ class ParseSourceFile(beam.DoFn):
             if isinstance(outcome, Accepted):
                 row = outcome.row
                 row["input_source"] = source.name
+                row["input_file"] = label
                 # A row that fans out shares its text: its location keeps the hashes apart.
                 row["record_hash"] = record_hash(
                     record.raw if canonical else f"{record.location}\x1f{record.raw}"
