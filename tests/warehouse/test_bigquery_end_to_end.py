@@ -55,7 +55,9 @@ def runs(bq_emulator: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     work = tmp_path_factory.mktemp("bq_e2e")
     landing = work / "landing"
     assert (
-        _cli("generate", "--out", str(landing), "--people", "120", "--seed", "5", "--days", "120")[0]
+        _cli("generate", "--out", str(landing), "--people", "120", "--seed", "5", "--days", "120")[
+            0
+        ]
         == 0
     )
     common = ["--input", str(landing), "--quiet"]
