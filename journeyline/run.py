@@ -22,6 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from journeyline import state
 from journeyline.config import Config
+from journeyline.dataflow import with_setup_file, worker_paths
 from journeyline.errors import GateBlocked, JourneylineError, PipelineError
 from journeyline.inputs import discover, fingerprint
 from journeyline.lake import Lake
@@ -45,6 +46,7 @@ from journeyline.windows import Plan, Window, describe_empty, landing_date, plan
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
 
 STEPS = 4
+PREVIOUS_TABLES = ("timeline", "identity_map", "identity_edges", "quarantine")
 _COUNTS = ("input_count", "accepted_count", "quarantined_count", "duplicate_count")
 
 
@@ -68,7 +70,7 @@ class RunResult:
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
     """Beam options from the command line; the embedded default is the local runner."""
-    args = list(beam_args)
+    args = with_setup_file(beam_args)
     if not any(a.startswith("--runner") for a in args):
         args += [
             "--runner=DirectRunner",
@@ -371,11 +373,17 @@ def run_batch(
     mode = plan.mode
     progress.say(f"run {run_id} · {mode} · {len(files)} input files · lake attempt {attempt}")
     previous = state.previous_tables(lake, base.attempt) if base else PreviousState()
+    to_workers = worker_paths(config, beam_args)
+    previous = PreviousState(
+        *(tuple(to_workers(f) for f in getattr(previous, n)) for n in PREVIOUS_TABLES)
+    )
     manifest = Manifest.start(record, plan, config)
     on_bigquery = config.warehouse.type == "bigquery"
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
-            batch = BatchRun(run_id, str(attempt_path), tuple(files), previous, plan.rebase)
+            batch = BatchRun(
+                run_id, to_workers(str(attempt_path)), tuple(files), previous, plan.rebase
+            )
             run_beam(config, batch, beam_args, progress)
             counts = _finalise_attempt(attempt_path)
             forgotten = plan.rebase.customers if plan.rebase else frozenset()

@@ -123,6 +123,7 @@ SPEC = Obj(
     {
         "version": Num(minimum=1, maximum=1, integer=True),
         "lake": Str(),
+        "lake_uri": Str(pattern=r"gs://.+", example="gs://acme-journeyline/lake"),
         "warehouse": Obj(
             {
                 "type": Str(choices=("duckdb", "bigquery")),
@@ -319,6 +320,8 @@ class Config:
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
     privacy: PrivacyConfig = PrivacyConfig()
+    # The lake as Dataflow workers see it (gs://…) when `lake` is its Cloud Storage FUSE mount.
+    lake_uri: str | None = None
     origin: str = "built-in defaults"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -508,6 +511,7 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
+        lake_uri=data.get("lake_uri"),
         privacy=PrivacyConfig(
             enabled=bool(data["privacy"]["enabled"]),
             hash_identifiers=tuple(data["privacy"]["hash_identifiers"]),
