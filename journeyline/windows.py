@@ -3,10 +3,10 @@
 A window is a half-open range of days ``[start, end)`` (Airflow's data interval;
 ``--date D`` is ``[D, D+1)``). It selects **input files by landing date**: the
 date written in the file's path (``dt=2025-03-07``, ``2025-03-07``,
-``2025/03/07``, or a month ``2025-03`` meaning its first day; the deepest one
-wins), else the file's modification time (UTC). Records are never split by
-window, so every record belongs to exactly one file and one window, and the
-lake state records which files it ingested.
+``2025/03/07``, ``20250307``; the last one wins; else a month ``2025-03``
+meaning its first day), else the file's modification time (UTC). Records are
+never split by window, so every record belongs to exactly one file and one
+window, and the lake state records which files it ingested.
 
 Planning against the published lake state:
 
@@ -94,16 +94,15 @@ class Window:
 
 
 def landing_date(path: str, mtime: float) -> date:
-    """The day a file landed: the deepest date in its path, else its modification time."""
-    parts = path.replace("\\", "/").split("/")
-    for part in reversed(parts[-4:]):
-        for pattern, month in ((_DAY, False), (_MONTH, True)):
-            found = pattern.findall(part)
-            for groups in reversed(found):
-                try:
-                    return date(int(groups[0]), int(groups[1]), 1 if month else int(groups[2]))
-                except ValueError:
-                    continue
+    """The day a file landed: the last full date in its path (the deepest), else the last
+    month (its first day), else its modification time (UTC)."""
+    tail = "/".join(path.replace("\\", "/").split("/")[-4:])
+    for pattern, month in ((_DAY, False), (_MONTH, True)):
+        for groups in reversed(pattern.findall(tail)):
+            try:
+                return date(int(groups[0]), int(groups[1]), 1 if month else int(groups[2]))
+            except ValueError:
+                continue
     return datetime.fromtimestamp(mtime, UTC).date()
 
 
