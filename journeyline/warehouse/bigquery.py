@@ -212,6 +212,15 @@ def load_folder(bq: Any, ref: str, folder: str, schema: pa.Schema, name: str) ->
     return table.num_rows
 
 
+def in_bucket(config: Config, folder: str | Path) -> str:
+    """A lake folder as BigQuery can load it: its gs:// URI when the lake is a mounted
+    bucket (``lake_uri``), so the load reads Cloud Storage directly, else the folder."""
+    folder, local = str(folder), config.lake.rstrip("/")
+    if config.lake_uri and folder.startswith(local):
+        return config.lake_uri.rstrip("/") + folder[len(local) :]
+    return folder
+
+
 def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) -> dict[str, int]:
     """Load one lake attempt and the run log into the lake and ops datasets."""
     bq = client(config)
@@ -221,7 +230,8 @@ def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) ->
         ensure_dataset(bq, config, wh.lake_dataset)
         for name, schema in LAKE_SCHEMAS.items():
             ref = _table_ref(config, wh.lake_dataset, name)
-            loaded[name] = load_folder(bq, ref, f"{attempt_path}/{name}", schema, name)
+            folder = in_bucket(config, f"{attempt_path}/{name}")
+            loaded[name] = load_folder(bq, ref, folder, schema, name)
         loaded.update(load_ops(config, ops_path, bq))
     except PipelineError:
         raise
@@ -238,7 +248,7 @@ def load_ops(config: Config, ops_path: str | Path, bq: Any | None = None) -> dic
         name: load_folder(
             bq,
             _table_ref(config, config.warehouse.ops_dataset, name),
-            f"{ops_path}/{name}",
+            in_bucket(config, f"{ops_path}/{name}"),
             schema,
             name,
         )

@@ -20,6 +20,7 @@ import pytest
 from journeyline.config import default_config
 from journeyline.dataflow import with_setup_file, worker_paths
 from journeyline.errors import GateBlocked, InputError, PipelineError
+from journeyline.warehouse.bigquery import in_bucket
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -145,3 +146,11 @@ def test_a_remote_runner_packages_the_code_with_setup_py(tmp_path: Path) -> None
     assert with_setup_file(given) == given
     with pytest.raises(InputError, match=r"setup\.py"):
         with_setup_file(["--runner=DataflowRunner"], tmp_path / "setup.py")
+
+
+def test_bigquery_loads_a_mounted_lake_straight_from_its_bucket() -> None:
+    config = replace(default_config(), lake="/home/airflow/gcs/data/lake")
+    folder = "/home/airflow/gcs/data/lake/runs/a/timeline"
+    assert in_bucket(config, folder) == folder
+    mounted = replace(config, lake_uri="gs://b/data/lake")
+    assert in_bucket(mounted, folder) == "gs://b/data/lake/runs/a/timeline"

@@ -72,22 +72,6 @@ def test_a_rerun_of_the_middle_window_recomputes_it_and_gives_identical_tables(
     assert all("-2025-02." in f["path"] for f in rerun["input_files"])
     assert rerun["counts"] == first["counts"] and rerun["counts"]["accepted_count"] > 0
 
-    # The backfill equals one run over every file.
-    code, out = run_quietly(
-        "run",
-        "--input",
-        str(work / "landing"),
-        "--warehouse",
-        str(work / "all.duckdb"),
-        "--lake",
-        str(work / "lake_all"),
-        "--quiet",
-    )
-    assert code == 0, out
-    whole = _data(work / "all.duckdb")
-    for table in ("customer_timeline", "identity_map", "customers", "fct_journey_funnel"):
-        assert whole[table] == before[table], table
-
 
 def test_a_rerun_with_a_corrected_file_replaces_what_the_old_file_gave(
     backfill: tuple[Path, list[str]],

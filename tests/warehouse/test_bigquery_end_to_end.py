@@ -136,3 +136,17 @@ def test_the_loaded_timeline_is_partitioned_by_day_and_clustered_by_customer(run
     # dbt's DDL sets the mart's clustering too; the emulator keeps only its partitioning.
     mart = bq.get_table(f"{PROJECT}.{config.warehouse.schema}.customer_timeline")
     assert mart.time_partitioning.field == "event_date"
+
+
+def test_forget_erases_a_person_from_the_bigquery_tables(runs: Runs) -> None:
+    """Last in this module: it changes the published tables the tests above compare."""
+    config = load_config(runs.config)
+    customers = bigquery.read_table(config, config.warehouse.schema, "customers")
+    person = sorted(customers.column("customer_id").to_pylist())[0]
+    code, out = _cli("forget", "--customer-id", person, "--config", str(runs.config), "--quiet")
+    assert code == 0, out
+    for table in ("customers", "customer_timeline", "identity_map"):
+        rows = bigquery.read_table(config, config.warehouse.schema, table)
+        assert person not in set(rows.column("customer_id").to_pylist()), table
+    left = bigquery.read_table(config, config.warehouse.schema, "customers").num_rows
+    assert left == customers.num_rows - 1
