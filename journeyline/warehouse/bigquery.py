@@ -223,10 +223,10 @@ def in_bucket(config: Config, folder: str | Path) -> str:
 
 def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) -> dict[str, int]:
     """Load one lake attempt and the run log into the lake and ops datasets."""
-    bq = client(config)
     wh = config.warehouse
     loaded = {}
     try:
+        bq = client(config)
         ensure_dataset(bq, config, wh.lake_dataset)
         for name, schema in LAKE_SCHEMAS.items():
             ref = _table_ref(config, wh.lake_dataset, name)
@@ -242,8 +242,17 @@ def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) ->
 
 def load_ops(config: Config, ops_path: str | Path, bq: Any | None = None) -> dict[str, int]:
     """Load the run log (every run's pipeline_runs, source_runs, dq_results)."""
-    bq = bq or client(config)
-    ensure_dataset(bq, config, config.warehouse.ops_dataset)
+    try:
+        bq = bq or client(config)
+        ensure_dataset(bq, config, config.warehouse.ops_dataset)
+        return _load_ops(config, ops_path, bq)
+    except PipelineError:
+        raise
+    except Exception as exc:
+        raise _api_error("loading the run log into BigQuery", exc) from None
+
+
+def _load_ops(config: Config, ops_path: str | Path, bq: Any) -> dict[str, int]:
     return {
         name: load_folder(
             bq,
@@ -321,9 +330,9 @@ def check_staging(config: Config, run_id: str) -> list[CheckResult]:
 
 def stage_summary(config: Config) -> tuple[int, dict[str, int], dict[str, int]]:
     """Customers, customers per current stage and the funnel totals of the staging dataset."""
-    bq = client(config)
     staging = f"{config.warehouse.project}.{config.warehouse.staging_schema}"
     try:
+        bq = client(config)
         customers = fetch(bq, f"select count(*) as n from `{staging}.customers`")["n"][0].as_py()
         stages = fetch(
             bq,
@@ -345,9 +354,9 @@ def stage_summary(config: Config) -> tuple[int, dict[str, int], dict[str, int]]:
 def publish(config: Config, tables: Iterable[str]) -> None:
     """Copy each staging table over its published table (copy jobs, WRITE_TRUNCATE)."""
     bigquery = _import_bigquery()
-    bq = client(config)
     wh = config.warehouse
     try:
+        bq = client(config)
         ensure_dataset(bq, config, wh.schema)
         for name in tables:
             source = bq.get_table(_table_ref(config, wh.staging_schema, name))

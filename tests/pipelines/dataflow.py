@@ -26,6 +26,8 @@ def dataflow_options(*extra: str) -> PipelineOptions:
             f"--staging_location={BUCKET}/staging",
             f"--setup_file={ROOT / 'setup.py'}",
             "--dry_run=True",
+            # Nothing is submitted; never look for credentials (no metadata-server probe).
+            "--no_auth",
             *extra,
         ]
     )
