@@ -20,7 +20,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -133,6 +132,8 @@ class FastCanonical:
         self.tolerance_us = int(contract.tolerance.total_seconds() * 1_000_000)
         self.earliest_us = to_micros(contract.earliest)
         rules = contract.identifiers
+        self.hasher = contract.hasher
+        self.suppressed = contract.suppressed if contract.hasher is not None else frozenset()
         self.types, self.region = rules.types, rules.region
         self.blocked, self.patterns = rules.blocked, rules.patterns
         # The same device ids and e-mails recur across thousands of events: remember them.
@@ -170,7 +171,7 @@ class FastCanonical:
             p.search(value) for p in self.patterns[id_type]
         ):
             return None, True
-        return value, False
+        return (self.hasher.value(id_type, value) if self.hasher else value), False
 
     def accept(self, records: list[Any], received_fallback: datetime) -> FastResult:
         """Split ``records`` into clean ones (built as a table) and ones for RowContract."""
@@ -251,14 +252,15 @@ class FastCanonical:
                     dropped += 1
                 else:
                     kept_ids.append((id_type, value))
-            if not kept_ids:
-                continue
+            if not kept_ids or (
+                self.suppressed
+                and any(self.hasher.suppression(t, v) in self.suppressed for t, v in kept_ids)
+            ):
+                continue  # RowContract says why (no identifier left, or a forgotten person)
             keep.append(j)
             row_dropped.append(dropped)
             amounts.append(amount)
-            properties.append(
-                orjson.dumps(props, option=orjson.OPT_SORT_KEYS).decode() if props else None
-            )
+            properties.append(self.contract.properties_text(props))
             for key, value in kept_ids:
                 id_keys.append(key)
                 id_values.append(value)
@@ -339,6 +341,7 @@ class FastCanonical:
         ).cast(IDENTIFIERS)
         columns["input_source"] = [self.source.name] * len(keep)
         columns["record_hash"] = [0] * len(keep)  # the caller fills it from the raw lines
+        columns["input_file"] = [None] * len(keep)  # and this from the file it read
         arrays = [
             value if isinstance((value := columns[f.name]), pa.Array) else pa.array(value, f.type)
             for f in EVENT_SCHEMA

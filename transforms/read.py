@@ -154,11 +154,16 @@ class ParseSourceFile(beam.DoFn):
         tally = _Tally(
             source.name, self.run_id, to_micros(received), self.config.pipeline.batch_rows
         )
-        yield from self._parse_into(source, records, received, tally)
+        yield from self._parse_into(source, records, received, tally, label)
         yield from self._finish(tally, label)
 
     def _parse_into(
-        self, source: SourceConfig, records: Iterable[RawRecord], received: datetime, tally: _Tally
+        self,
+        source: SourceConfig,
+        records: Iterable[RawRecord],
+        received: datetime,
+        tally: _Tally,
+        label: str,
     ) -> Iterator[Any]:
         """Run records through the per-row contract, counting into ``tally``."""
         contract = self.contracts[source.name]
@@ -178,6 +183,7 @@ class ParseSourceFile(beam.DoFn):
             if isinstance(outcome, Accepted):
                 row = outcome.row
                 row["input_source"] = source.name
+                row["input_file"] = label
                 # A row that fans out shares its text: its location keeps the hashes apart.
                 row["record_hash"] = record_hash(
                     record.raw if canonical else f"{record.location}\x1f{record.raw}"
@@ -246,6 +252,11 @@ class ParseSourceFile(beam.DoFn):
                 table = result.table.set_column(
                     result.table.schema.get_field_index("record_hash"), "record_hash", hashes
                 )
+                table = table.set_column(
+                    table.schema.get_field_index("input_file"),
+                    "input_file",
+                    pa.array([path] * table.num_rows, pa.string()),
+                )
                 tally.accepted(
                     pc.max(table.column("occurred_at")).cast(pa.int64()).as_py(),
                     pc.max(table.column("received_at")).cast(pa.int64()).as_py(),
@@ -261,7 +272,7 @@ class ParseSourceFile(beam.DoFn):
                 for i in result.fallback
             ]
             slow.sort(key=lambda r: int(r.location.rsplit(":", 1)[1]))
-            yield from self._parse_into(source, slow, received, tally)
+            yield from self._parse_into(source, slow, received, tally, path)
         yield from self._finish(tally, path)
 
 

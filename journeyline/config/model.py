@@ -127,12 +127,28 @@ SPEC = Obj(
     {
         "version": Num(minimum=1, maximum=1, integer=True),
         "lake": Str(),
+        "lake_uri": Str(pattern=r"gs://.+", example="gs://acme-journeyline/lake"),
         "warehouse": Obj(
             {
                 "type": Str(choices=("duckdb", "bigquery")),
                 "path": Str(),
                 "schema": Str(pattern=_NAME),
                 "staging_schema": Str(pattern=_NAME),
+                "project": Str(pattern=r"[a-z][a-z0-9-]{4,28}[a-z0-9]", example="acme-prod"),
+                "location": Str(example="EU or US or europe-west3"),
+                "lake_dataset": Str(pattern=_NAME),
+                "ops_dataset": Str(pattern=_NAME),
+            }
+        ),
+        "privacy": Obj(
+            {
+                "enabled": Bool(),
+                "hash_identifiers": ListOf(Str(pattern=_NAME)),
+                "key_env": Str(pattern=r"[A-Z][A-Z0-9_]*", example="JOURNEYLINE_HASH_KEY"),
+                "key_secret": Str(
+                    pattern=r"projects/[^/]+/secrets/[^/]+/versions/[^/]+",
+                    example="projects/acme-prod/secrets/journeyline-hash-key/versions/latest",
+                ),
             }
         ),
         "sources": ListOf(_SOURCE, min_items=1),
@@ -268,10 +284,34 @@ class CheckConfig:
 
 @dataclass(frozen=True)
 class WarehouseConfig:
+    """DuckDB: a file and two schemas. BigQuery: a project, four datasets (``schema`` is the
+    published dataset, ``staging_schema`` the one dbt builds and the gates check)."""
+
     type: str
     path: str
     schema: str
     staging_schema: str
+    project: str | None = None
+    location: str = "US"
+    lake_dataset: str = "journeyline_lake"
+    ops_dataset: str = "journeyline_ops"
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Which identifier types are keyed-hashed, where the key comes from (never the key
+    itself: it is read from the environment or Secret Manager where it is used), and the
+    suppression hashes of forgotten people (state loaded from the lake, not configuration)."""
+
+    enabled: bool = True
+    hash_identifiers: tuple[str, ...] = ("email", "phone")
+    key_env: str = "JOURNEYLINE_HASH_KEY"
+    key_secret: str | None = None
+    suppressed: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def hashed_types(self) -> frozenset[str]:
+        return frozenset(self.hash_identifiers) if self.enabled else frozenset()
 
 
 @dataclass(frozen=True)
@@ -310,6 +350,9 @@ class Config:
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
     sla: SlaConfig
+    privacy: PrivacyConfig = PrivacyConfig()
+    # The lake as Dataflow workers see it (gs://…) when `lake` is its Cloud Storage FUSE mount.
+    lake_uri: str | None = None
     origin: str = "built-in defaults"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -325,6 +368,10 @@ class Config:
             for s in STREAMS
         )
         return replace(self, sources=sources)
+
+    def with_suppressions(self, hashes: frozenset[str]) -> Config:
+        """The same configuration with the suppression hashes of forgotten people."""
+        return replace(self, privacy=replace(self.privacy, suppressed=frozenset(hashes)))
 
     def with_paths(self, *, lake: str | None = None, warehouse: str | None = None) -> Config:
         """Override the lake folder and/or the DuckDB warehouse file."""
@@ -392,6 +439,22 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                     )
     known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
     check_source_semantics(data["sources"], known, vocab, origin)
+    for key in data["privacy"]["hash_identifiers"]:
+        if key not in known:
+            raise ConfigError(
+                origin,
+                None,
+                f"'privacy.hash_identifiers' names {key!r}, which is not an identifier type",
+                "use one of: " + ", ".join(sorted(known)),
+            )
+    if data["warehouse"]["type"] == "bigquery" and not data["warehouse"].get("project"):
+        raise ConfigError(
+            origin,
+            None,
+            "'warehouse.type' is bigquery but 'warehouse.project' is not set",
+            "add `project: YOUR-GCP-PROJECT` under warehouse (credentials come from the "
+            "environment / Application Default Credentials, never from this file)",
+        )
     for section in ("limits", "person_types", "shareable_types", "priority"):
         for key in data["identity"].get(section, ()):
             if key not in known:
@@ -428,6 +491,10 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             path=_resolve(wh["path"], base),
             schema=wh["schema"],
             staging_schema=wh["staging_schema"],
+            project=wh.get("project"),
+            location=wh["location"],
+            lake_dataset=wh["lake_dataset"],
+            ops_dataset=wh["ops_dataset"],
         ),
         sources=tuple(
             SourceConfig(
@@ -483,6 +550,13 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
         },
         pipeline=PipelineConfig(**data["pipeline"]),
         sla=SlaConfig(**{k: float(v) for k, v in data["sla"].items()}),
+        lake_uri=data.get("lake_uri"),
+        privacy=PrivacyConfig(
+            enabled=bool(data["privacy"]["enabled"]),
+            hash_identifiers=tuple(data["privacy"]["hash_identifiers"]),
+            key_env=data["privacy"]["key_env"],
+            key_secret=data["privacy"].get("key_secret"),
+        ),
         origin=origin,
         raw=data,
     )

@@ -123,6 +123,10 @@ GUARDS: tuple[CheckSpec, ...] = (
                 from {{schema}}.{RUN_HISTORY}
                 where status = 'published'
                   and run_id not in (select run_id from {{schema}}.{SOURCE_STATS})
+                  and run_id in (
+                      select run_id from {{schema}}.{SOURCE_HISTORY}
+                      group by run_id having sum(input_count) > 0
+                  )
                 group by run_id
             ),
             recent as (
@@ -142,14 +146,17 @@ GUARDS: tuple[CheckSpec, ...] = (
             )
             select c.source, c.input_count, b.baseline_input,
                    coalesce(b.history_runs, 0) as history_runs,
-                   (c.input_count / nullif(b.baseline_input, 0) - 1)::double as volume_change
+                   case when sum(c.input_count) over () > 0
+                       then (c.input_count / nullif(b.baseline_input, 0) - 1)::double
+                   end as volume_change
             from {{schema}}.{SOURCE_STATS} as c
             left join baseline as b on c.source = b.source
             order by c.source
         """,
         rate_column="volume_change",
         rate_label="volume change vs the median of recent published runs",
-        unchecked="no published run to compare with yet",  # first run, or a new source
+        # the first run, a new source, or a run that read no input (an erasure re-stitch)
+        unchecked="no published run with input to compare with, or no input in this run",
         params=_history_runs,
     ),
     CheckSpec(

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
-from journeyline.schema import SOURCE_STATS_SCHEMA, STAGES, TIMELINE_SCHEMA
+from journeyline.schema import PROVENANCE_FIELD, SOURCE_STATS_SCHEMA, STAGES, TIMELINE_SCHEMA
 from journeyline.warehouse import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
 
 SCHEMA = "journeyline_test"
@@ -107,7 +107,9 @@ def test_contract_tables_and_columns(built: Built) -> None:
     ):
         columns.setdefault(table, []).append(column)
 
-    assert set(TIMELINE_SCHEMA.names) <= set(columns["customer_timeline"])
+    # Every timeline column but the lake's provenance (the input file, for window re-runs).
+    lake_only = {PROVENANCE_FIELD.name}
+    assert set(TIMELINE_SCHEMA.names) - lake_only <= set(columns["customer_timeline"])
     assert columns["stg_lake__source_stats"] == SOURCE_STATS_SCHEMA.names
     assert columns["customers"][:13] == [
         "customer_id",

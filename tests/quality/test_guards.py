@@ -91,7 +91,17 @@ def test_first_run_without_history_passes_with_a_note(con, config):
     r = run(con, config)["source_volume"]
 
     assert (r.status, r.observed_value) == ("pass", None)
-    assert "no published run to compare with yet" in r.details
+    assert "no published run with input to compare with" in r.details
+
+
+def test_a_run_that_read_no_input_is_not_a_volume_drop(con, config):
+    """An erasure re-stitch reads no files: nothing to judge, and no baseline later."""
+    con.execute(f"update {S}.stg_lake__source_stats set input_count = 0")
+
+    r = run(con, config)["source_volume"]
+
+    assert (r.status, r.observed_value) == ("pass", None)
+    assert "no input in this run" in r.details
 
 
 def test_the_current_run_is_never_its_own_baseline(con, config):
