@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 PEOPLE ?= 5000
 SEED   ?= 42
+# Clearly not a secret: the demo's data is synthetic. Never use it for real data.
+DEMO_HASH_KEY := DEMO-ONLY-journeyline-hash-key-not-a-secret
 
 .PHONY: demo test lint bench clean
 
@@ -19,13 +21,28 @@ $(STAMP): setup.py constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
+	@echo "NOTE: the demo hashes e-mail and phone with a DEMO key, public in this Makefile:"
+	@echo "      JOURNEYLINE_HASH_KEY=$(DEMO_HASH_KEY)"
+	@echo "      real data needs your own secret key (deploy/README.md, 'The hash key')."
 	@$(BIN)/journeyline generate --out $(DATA)/landing --people $(PEOPLE) --seed $(SEED)
 	@$(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
+	@$(BIN)/journeyline quality --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports --screenshot
+	@$(BIN)/journeyline report --warehouse $(DATA)/warehouse.duckdb --out $(DATA)/reports --screenshot
+	@$(BIN)/journeyline docs --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports
+	@JOURNEYLINE_HASH_KEY=$(DEMO_HASH_KEY) $(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
 	@echo
 	@echo "Where to look:"
 	@echo "  warehouse (DuckDB):  $(DATA)/warehouse.duckdb   e.g. .venv/bin/python -c \"import duckdb; print(duckdb.connect('$(DATA)/warehouse.duckdb', read_only=True).sql('from fct_journey_funnel where dimension = \\'all\\' limit 10'))\""
+	@echo "  warehouse docs:      $(DATA)/reports/warehouse_docs.html   (one offline HTML page: every table, column and test)"
 	@echo "  lake (Parquet):      $(DATA)/lake/runs/"
 	@echo "  landing + truth:     $(DATA)/landing/"
+	@echo "  data-quality report: $(DATA)/reports/quality.html  (drill-down: $(DATA)/reports/data_docs/index.html)"
+	@echo "  journey report:      $(DATA)/reports/journey.html"
+	@if [ -f $(DATA)/reports/quality.png ] && [ -f $(DATA)/reports/journey.png ]; then \
+		echo "  screenshots:         $(DATA)/reports/quality.png  $(DATA)/reports/journey.png"; \
+	else \
+		echo "  screenshots:         none: no Chromium here (apt-get install -y chromium), then make demo"; \
+	fi
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest

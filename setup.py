@@ -30,6 +30,7 @@ DEV = [
     "pytest",
     "hypothesis",
     "ruff",
+    "selenium",
     "sqlfluff",
     "sqlglot",
 ]
@@ -41,7 +42,9 @@ setup(
     python_requires=">=3.11,<3.12",
     packages=find_namespace_packages(include=["journeyline*", "pipelines*", "transforms*"]),
     include_package_data=True,
-    package_data={"journeyline": ["defaults/*.yml", "defaults/connectors/*.yml"]},
+    package_data={
+        "journeyline": ["defaults/*.yml", "defaults/connectors/*.yml", "quality/vendor/*/*"]
+    },
     install_requires=PIPELINE,
     extras_require={"warehouse": WAREHOUSE, "dev": DEV, "all": WAREHOUSE},
     entry_points={"console_scripts": ["journeyline=journeyline.cli:main"]},

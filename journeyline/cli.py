@@ -63,12 +63,21 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
     config = _with_landing(load_config(args.config), args.input)
     config = config.with_paths(lake=args.lake, warehouse=args.warehouse)
-    progress = Progress(total_steps=4, quiet=args.quiet)
-    result = run_batch(config, beam_args, progress, full_refresh=args.full_refresh)
+    from journeyline.windows import Window
+
+    window = Window.from_args(args.date, args.start, args.end)
+    progress = Progress(
+        total_steps=5 if config.warehouse.type == "bigquery" else 4, quiet=args.quiet
+    )
+    result = run_batch(config, beam_args, progress, full_refresh=args.full_refresh, window=window)
     if result is None:
-        print("up to date: no new input files since the published run")
+        if window is not None:
+            print(f"nothing to do: no input file lands in window {window}")
+        else:
+            print("up to date: no new input files since the published run")
         return 0
     print(format_run(result))
+    print(f"manifest:  {result.manifest}")
     if result.status == "blocked":
         raise blocked_error(result)
     return 0
@@ -85,12 +94,64 @@ def _cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0 if result.submitted or result.reconciles else 4
 
 
+def _cmd_forget(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from journeyline.forget import forget
+    from journeyline.progress import Progress
+
+    config = load_config(args.config).with_paths(lake=args.lake, warehouse=args.warehouse)
+    progress = Progress(total_steps=4, quiet=args.quiet)
+    result = forget(config, beam_args, progress, email=args.email, customer_id=args.customer_id)
+    if result.run is None:
+        print(
+            f"{result.request_id}: no published customer matches; the identifier is suppressed "
+            "so that it never enters"
+        )
+        return 0
+    print(
+        f"{result.request_id}: erased {result.customers} customer(s) from the lake, the "
+        f"identity state and the warehouse; {result.identifiers} identifier(s) suppressed "
+        f"(run {result.run.run_id}: {result.run.status})"
+    )
+    if result.run.status == "blocked":
+        from journeyline.run import blocked_error
+
+        raise blocked_error(result.run)
+    return 0
+
+
 def _cmd_evaluate(args: argparse.Namespace, _beam_args: list[str]) -> int:
     from journeyline.evaluate import evaluate
 
     warehouse = args.warehouse or load_config(args.config).warehouse.path
     print(evaluate(warehouse, args.truth).format())
     return 0
+
+
+def _cmd_quality(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import quality
+
+    return quality(args)
+
+
+def _cmd_report(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.reports.commands import report
+
+    return report(args)
+
+
+def _cmd_docs(args: argparse.Namespace, _beam_args: list[str]) -> int:
+    from journeyline.warehouse.docs import build_docs
+
+    config = load_config(args.config).with_paths(lake=args.lake, warehouse=args.warehouse)
+    print(f"warehouse docs: {build_docs(config, Path(args.out))}")
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day written YYYY-MM-DD") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild from every input file instead of only the new ones",
     )
+    run.add_argument(
+        "--date",
+        type=_day,
+        help="run one day's window: the input files that landed that day (YYYY-MM-DD)",
+    )
+    run.add_argument("--start", type=_day, help="window start day, inclusive (YYYY-MM-DD)")
+    run.add_argument("--end", type=_day, help="window end day, exclusive (YYYY-MM-DD)")
     run.set_defaults(func=_cmd_run)
 
     stream = sub.add_parser(
@@ -156,19 +224,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stream.add_argument("--quiet", action="store_true", help="no progress output")
     stream.set_defaults(func=_cmd_stream)
+    fg = sub.add_parser(
+        "forget", help="erase one person everywhere (GDPR) and suppress re-ingestion"
+    )
+    who = fg.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", help="the person's e-mail address (never printed or logged)")
+    who.add_argument("--customer-id", help="the person's customer_id")
+    fg.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    fg.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
+    fg.add_argument("--lake", help="lake folder (overrides lake)")
+    fg.add_argument("--quiet", action="store_true", help="no progress output")
+    fg.set_defaults(func=_cmd_forget)
 
     ev = sub.add_parser("evaluate", help="score identity resolution against a ground-truth file")
     ev.add_argument("--truth", required=True, help="events.parquet (or its _truth folder)")
     ev.add_argument("--warehouse", help="DuckDB warehouse file (default: warehouse.path)")
     ev.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
     ev.set_defaults(func=_cmd_evaluate)
+
+    from journeyline.reports.commands import add_arguments
+
+    add_arguments(sub, _cmd_quality, _cmd_report)
+    docs = sub.add_parser("docs", help="the warehouse documentation as one offline HTML file")
+    docs.add_argument("--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)")
+    docs.add_argument("--warehouse", help="DuckDB warehouse file (overrides warehouse.path)")
+    docs.add_argument("--lake", help="lake folder (overrides lake)")
+    docs.add_argument("--out", default="reports", help="folder to write into (default reports)")
+    docs.set_defaults(func=_cmd_docs)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
-    unknown = [a for a in beam_args if a.startswith("-") and args.command not in ("run", "stream")]
+    unknown = [
+        a
+        for a in beam_args
+        if a.startswith("-") and args.command not in ("run", "stream", "forget")
+    ]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)

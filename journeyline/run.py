@@ -22,9 +22,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from journeyline import state
 from journeyline.config import Config
+from journeyline.dataflow import with_setup_file, worker_paths
 from journeyline.errors import GateBlocked, JourneylineError, PipelineError
 from journeyline.inputs import discover, fingerprint
 from journeyline.lake import Lake
+from journeyline.manifest import Manifest
 from journeyline.ops import RunLog, RunRecord, ensure_nonempty, write_atomic
 from journeyline.progress import READS, Progress
 from journeyline.quality import CheckResult, run_gates, to_arrow
@@ -36,13 +38,17 @@ from journeyline.schema import (
     QUARANTINE_SCHEMA,
     TIMELINE_SCHEMA,
 )
+from journeyline.suppressions import load_suppressions
+from journeyline.warehouse import bigquery
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
+from journeyline.warehouse.project import profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
+from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
 from transforms.alerts import ALERT_SCHEMA
-from transforms.read import InputFile
 
 STEPS = 4
+PREVIOUS_TABLES = ("timeline", "identity_map", "identity_edges", "quarantine")
 _COUNTS = ("input_count", "accepted_count", "quarantined_count", "duplicate_count")
 
 
@@ -61,11 +67,12 @@ class RunResult:
     warehouse: str
     lake: str
     timings: dict[str, float] = field(default_factory=dict)
+    manifest: str = ""
 
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:
     """Beam options from the command line; the embedded default is the local runner."""
-    args = list(beam_args)
+    args = with_setup_file(beam_args)
     if not any(a.startswith("--runner") for a in args):
         args += [
             "--runner=DirectRunner",
@@ -118,9 +125,16 @@ def _finalise_attempt(attempt: Path) -> dict[str, Any]:
     return json.loads((attempt / COUNTS_FILE).read_text(encoding="utf-8"))
 
 
-def record_merges(lake: Lake, attempt: str, run_id: str, merged_at: datetime) -> int:
+def record_merges(
+    lake: Lake,
+    attempt: str,
+    run_id: str,
+    merged_at: datetime,
+    forgotten: frozenset[str] = frozenset(),
+) -> int:
     """identity_merges of this attempt: earlier merges carried over, plus customers of the
-    published state that now belong to another customer (the older id survives by minting)."""
+    published state that now belong to another customer (the older id survives by minting).
+    Merges of ``forgotten`` customers are dropped with them."""
     new_map = f"{lake.table(attempt, 'identity_map')}/*.parquet"
     out = lake.table(attempt, "identity_merges") / "part-0000.parquet"
     current = lake.current()
@@ -145,15 +159,27 @@ def record_merges(lake: Lake, attempt: str, run_id: str, merged_at: datetime) ->
                     select merged_customer_id, into_customer_id, merged_at, run_id
                     from read_parquet(?)
                 )
-                select d.merged_customer_id, d.into_customer_id,
-                       ?::timestamptz as merged_at, ? as run_id
-                from detected as d
-                anti join carried as c using (merged_customer_id, into_customer_id)
-                union all
-                select * from carried
+                select * from (
+                    select d.merged_customer_id, d.into_customer_id,
+                           ?::timestamptz as merged_at, ? as run_id
+                    from detected as d
+                    anti join carried as c using (merged_customer_id, into_customer_id)
+                    union all
+                    select * from carried
+                )
+                where not list_contains(?::varchar[], merged_customer_id)
+                    and not list_contains(?::varchar[], into_customer_id)
                 order by merged_customer_id, into_customer_id
                 """,
-                params=[old_map, new_map, old_merges, merged_at, run_id],
+                params=[
+                    old_map,
+                    new_map,
+                    old_merges,
+                    merged_at,
+                    run_id,
+                    sorted(forgotten),
+                    sorted(forgotten),
+                ],
             ).to_arrow_table()
         table = table.cast(IDENTITY_MERGES_SCHEMA)
     finally:
@@ -166,23 +192,18 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
     stream = config.streaming.output
     if "://" not in stream:  # the alerts table exists, empty, before any stream ran
         ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
+    variables = {**project_vars(config, attempt_path, lake.ops), "stream_path": stream}
+    env = profile_env(config)
+    if config.warehouse.type == "bigquery":
+        extra_vars, env = bigquery.dbt_settings(config)
+        variables.update(extra_vars)
     return run_dbt(
         command,
         project_dir=PROJECT_DIR,
         profiles_dir=PROFILES_DIR,
-        target="duckdb",
-        vars={
-            "lake_run_path": str(attempt_path),
-            "ops_path": str(lake.ops),
-            "stream_path": stream,
-            "stage_order": list(config.stages.order),
-            "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
-            "dq_severity": {name: c.severity for name, c in config.quality.items()},
-        },
-        env={
-            "JOURNEYLINE_DUCKDB_PATH": config.warehouse.path,
-            "JOURNEYLINE_DBT_SCHEMA": config.warehouse.staging_schema,
-        },
+        target=config.warehouse.type,
+        vars=variables,
+        env=env,
         work_dir=lake.root / "_dbt",
     )
 
@@ -285,53 +306,86 @@ def _stage_summary(config: Config, schema: str) -> tuple[int, dict[str, int], di
     return int(customers), {k: int(v) for k, v in stages.items()}, ordered
 
 
-def plan_run(
-    config: Config, lake: Lake, full_refresh: bool, progress: Progress
-) -> tuple[list[InputFile], state.LakeState | None]:
-    """The files this run reads and the published state it builds on (None: full refresh)."""
+def plan_run(config: Config, lake: Lake, full_refresh: bool, progress: Progress) -> Plan:
+    """The files this run reads and the published state it builds on (no window: every
+    file not ingested yet)."""
     files = discover(config)
     published = state.load(lake)
     rules = state.rules_fingerprint(config)
     if published is not None and published.rules != rules and not full_refresh:
         progress.say(
-            "the contract, identity or stage rules changed since the published run: full refresh"
+            "the contract, identity, stage or privacy rules changed since the published run: "
+            "full refresh"
         )
     if full_refresh or published is None or published.rules != rules:
-        return files, None
-    return published.new_files(files), published
+        return Plan(files, None, "full refresh", "full")
+    return Plan(
+        published.new_files(files),
+        published,
+        f"incremental on {published.run_id}",
+        published.run_id,
+    )
 
 
 def run_batch(
-    config: Config, beam_args: list[str], progress: Progress, full_refresh: bool = False
+    config: Config,
+    beam_args: list[str],
+    progress: Progress,
+    full_refresh: bool = False,
+    window: Window | None = None,
+    plan: Plan | None = None,
 ) -> RunResult | None:
-    """Run the batch job once: incremental over new files, or a full refresh.
+    """Run the batch job once: incremental over new files, a window (re-)run, a full refresh,
+    or a given plan (an erasure).
 
-    Returns None when there is nothing new to ingest (the published state is current); a
-    blocked run returns with status 'blocked'; a failure raises PipelineError/InputError.
+    Returns None when there is nothing to do (the published state is current, or no file
+    lands in the window); a blocked run returns with status 'blocked'; a failure raises
+    PipelineError/InputError.
     """
     lake = Lake.at(config.lake)
-    files, base = plan_run(config, lake, full_refresh, progress)
-    if base is not None and not files:
+    config = config.with_suppressions(load_suppressions(lake))
+    if plan is None:
+        if window is not None:
+            plan = plan_window(config, lake, window, full_refresh)
+        else:
+            plan = plan_run(config, lake, full_refresh, progress)
+    files, base = plan.files, plan.base
+    landed = window is None or any(window.contains(landing_date(f.path, f.mtime)) for f in files)
+    if not landed:
+        progress.say(describe_empty(window, config))
+        return None
+    if base is not None and not files and plan.rebase is None:
         progress.say(f"nothing new to ingest: run {base.run_id} already read every input file")
         return None
-    base_id = base.run_id if base else "full"
-    run_id = f"run_{fingerprint(files, config, base_id)}"
+    run_id = f"run_{fingerprint(files, config, plan.fingerprint_key)}"
     started = datetime.now(UTC)
     log = RunLog(lake)
     attempt = f"{run_id}.{started:%Y%m%dT%H%M%S%fZ}"
     attempt_path = lake.attempt(attempt)
     record = RunRecord(run_id, started, attempt, attempt=log.previous_attempts(run_id) + 1)
+    if window is not None:
+        record.window_start, record.window_end = window.bounds()
     log.write_run(record)
-    mode = f"incremental on {base.run_id}" if base else "full refresh"
+    mode = plan.mode
     progress.say(f"run {run_id} · {mode} · {len(files)} input files · lake attempt {attempt}")
     previous = state.previous_tables(lake, base.attempt) if base else PreviousState()
+    to_workers = worker_paths(config, beam_args)
+    previous = PreviousState(
+        *(tuple(to_workers(f) for f in getattr(previous, n)) for n in PREVIOUS_TABLES)
+    )
+    manifest = Manifest.start(record, plan, config)
+    on_bigquery = config.warehouse.type == "bigquery"
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
-            batch = BatchRun(run_id, str(attempt_path), tuple(files), previous)
+            batch = BatchRun(
+                run_id, to_workers(str(attempt_path)), tuple(files), previous, plan.rebase
+            )
             run_beam(config, batch, beam_args, progress)
             counts = _finalise_attempt(attempt_path)
-            record_merges(lake, attempt, run_id, started)
-            ingested = (base.ingested if base else ()) + tuple(
+            forgotten = plan.rebase.customers if plan.rebase else frozenset()
+            record_merges(lake, attempt, run_id, started, forgotten)
+            kept = plan.kept_ingested if plan.rebase else (base.ingested if base else ())
+            ingested = kept + tuple(
                 state.Ingested(f.source, f.path, f.size, f.mtime, run_id) for f in files
             )
             state.save(
@@ -342,6 +396,9 @@ def run_batch(
         sources = _source_rows(attempt_path)
         record.counts = {c: sum(int(s[c]) for s in sources) for c in _COUNTS}
         log.write("source_runs", run_id, pa.Table.from_pylist(sources))
+        if on_bigquery:
+            with progress.step(f"load the lake attempt into BigQuery {config.warehouse.project}"):
+                bigquery.load_lake(config, attempt_path, lake.ops)
 
         with progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"):
             # run then test (not build): a failing test must not leave later marts unbuilt.
@@ -352,7 +409,8 @@ def run_batch(
                     f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
                 )
                 raise PipelineError(f"dbt could not build the models: {detail}")
-            # Unit tests check the SQL, not the data: they run in `make test`, not in every run.
+            # Data tests only: unit tests check the SQL, not the data, and run in CI
+            # (tests/models); here they would cost seconds on every run.
             outcome = _dbt(
                 config,
                 ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"],
@@ -364,11 +422,14 @@ def run_batch(
 
         with progress.step("quality gates"):
             now = datetime.now(UTC)
-            con = connect(config.warehouse.path)
-            try:
-                checks = run_gates(con, config.warehouse.staging_schema, run_id, config)
-            finally:
-                con.close()
+            if on_bigquery:
+                checks = bigquery.check_staging(config, run_id)
+            else:
+                con = connect(config.warehouse.path)
+                try:
+                    checks = run_gates(con, config.warehouse.staging_schema, run_id, config)
+                finally:
+                    con.close()
             checks = (
                 checks
                 + dbt_checks(outcome, run_id, now)
@@ -376,7 +437,11 @@ def run_batch(
             )
             blocking = [c for c in checks if c.blocks_publish]
 
-        customers, stages, funnel = _stage_summary(config, config.warehouse.staging_schema)
+        customers, stages, funnel = (
+            bigquery.stage_summary(config)
+            if on_bigquery
+            else _stage_summary(config, config.warehouse.staging_schema)
+        )
         record.customers_count = customers
         record.status = "blocked" if blocking else "published"
         record.finished_at = datetime.now(UTC)
@@ -385,28 +450,39 @@ def run_batch(
         log.write_run(record)
 
         with progress.step("publish" if not blocking else "publish the run log only (blocked)"):
+            if on_bigquery:
+                bigquery.load_ops(config, lake.ops)
             ops = _dbt(config, ["build", "--select", "tag:ops"], attempt_path, lake)
             if not ops.success:
                 raise PipelineError(
                     f"dbt could not build the run log: {ops.exception or 'see dbt log'}"
                 )
             tables = OPS_TABLES if blocking else DATA_TABLES + OPS_TABLES
-            publish(
-                config.warehouse.path,
-                config.warehouse.staging_schema,
-                config.warehouse.schema,
-                tables,
-            )
+            if on_bigquery:
+                bigquery.publish(config, tables)
+            else:
+                publish(
+                    config.warehouse.path,
+                    config.warehouse.staging_schema,
+                    config.warehouse.schema,
+                    tables,
+                )
             if not blocking:
                 lake.publish(attempt)
-                lake.prune(keep=3)
+                # An erasure keeps no attempt that still holds the person.
+                lake.prune(keep=0 if plan.rebase and plan.rebase.customers else 3)
     except JourneylineError as exc:
         if record.status == "running":
             record.status = "failed"
             record.finished_at = datetime.now(UTC)
             record.message = str(exc)[:2000]
             log.write_run(record)
+        manifest.finish(
+            lake, timings=dict(progress.timings), error=str(exc), exit_code=exc.exit_code
+        )
         raise
+
+    path = manifest.finish(lake, sources=sources, checks=checks, timings=dict(progress.timings))
 
     return RunResult(
         run_id=run_id,
@@ -417,9 +493,12 @@ def run_batch(
         stages=stages,
         funnel=funnel,
         checks=checks,
-        warehouse=config.warehouse.path,
+        warehouse=config.warehouse.path
+        if not on_bigquery
+        else f"bigquery {config.warehouse.project}.{config.warehouse.schema}",
         lake=str(lake.root),
         timings=dict(progress.timings),
+        manifest=str(path),
     )
 
 

@@ -98,7 +98,10 @@ INGEST_FIELDS: list[pa.Field] = [
     pa.field("input_source", pa.string(), nullable=False),
     pa.field("record_hash", pa.uint64(), nullable=False),
 ]
-EVENT_SCHEMA = pa.schema(CANONICAL_FIELDS + INGEST_FIELDS)
+# Kept in the lake timeline: the input file (or table) an event was read from, so a window
+# re-run or an erasure can take out exactly what that input gave (journeyline/windows.py).
+PROVENANCE_FIELD = pa.field("input_file", pa.string())
+EVENT_SCHEMA = pa.schema([*CANONICAL_FIELDS, *INGEST_FIELDS, PROVENANCE_FIELD])
 
 TIMELINE_SCHEMA = pa.schema(
     [
@@ -109,6 +112,7 @@ TIMELINE_SCHEMA = pa.schema(
         pa.field("lifecycle_stage", pa.string(), nullable=False),
         pa.field("stage_changed", pa.bool_(), nullable=False),
         pa.field("event_date", pa.date32(), nullable=False),
+        PROVENANCE_FIELD,
     ]
 )
 

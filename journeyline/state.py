@@ -18,6 +18,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from journeyline.config import Config
 from journeyline.lake import Lake
+from journeyline.privacy import key_fingerprint
 from pipelines.batch import PreviousState
 from transforms.read import InputFile
 
@@ -63,7 +64,9 @@ class LakeState:
 
 def rules_fingerprint(config: Config) -> str:
     """A hash of the configuration sections that change what a run produces."""
-    sections = {key: config.raw.get(key) for key in ("contract", "identity", "stages")}
+    sections = {key: config.raw.get(key) for key in ("contract", "identity", "stages", "privacy")}
+    # A new hash key changes every hashed identifier: the state must be rebuilt, not extended.
+    sections["hash_key"] = key_fingerprint(config.privacy)
     return hashlib.sha256(json.dumps(sections, sort_keys=True, default=str).encode()).hexdigest()[
         :16
     ]

@@ -44,6 +44,7 @@ from journeyline.progress import Progress
 from journeyline.run import _beam_failure, beam_options
 from journeyline.stream_feed import FeedStatus, FolderFeed
 from journeyline.summary import _table
+from journeyline.suppressions import load_suppressions
 from pipelines.streaming import StreamRun, build_stream_pipeline
 from transforms.streaming.advance import PublishedState
 
@@ -157,6 +158,8 @@ def run_stream(
 ) -> StreamResult:
     """Run the streaming job: locally until stopped, or submit it to a cloud runner."""
     lake = Lake.at(config.lake)
+    # forgotten people (journeyline forget) never enter the stream either
+    config = config.with_suppressions(load_suppressions(lake))
     published, base = _published(config, lake, progress)
     started = datetime.now(UTC)
     run_id = f"stream_{started:%Y%m%dT%H%M%S%fZ}"

@@ -9,6 +9,11 @@ their events are de-duplicated against every event already accepted; the
 identity graph is the stored graph plus the new identifiers and links; and only
 the customers that changed are re-stitched (their earlier rows pulled and
 re-sequenced), while every other timeline partition is carried over as is.
+
+With a rebase (a window re-run, an erasure) the previous timeline minus the
+retracted rows re-enters as already-accepted events and identity is resolved
+afresh (transforms/retract.py). Quarantined inputs leave the pipeline redacted
+(journeyline/privacy.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from journeyline.config import Config
+from journeyline.privacy import redact_quarantine
 from journeyline.schema import (
     IDENTITY_CONFLICTS_SCHEMA,
     IDENTITY_EDGES_SCHEMA,
@@ -42,6 +48,7 @@ from transforms.identity import (
 )
 from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
 from transforms.restitch import AffectedCustomers, CarryRows, PullRows, timeline_event_ids
+from transforms.retract import Retraction, copy_kept_quarantine, kept_event_ids, kept_events
 from transforms.run_stats import SummariseCounts, source_stats_table
 from transforms.sinks import WriteSortedParts, WriteTimeline, write_json, write_parquet
 from transforms.timeline import ACCEPTED, BuildTimeline
@@ -67,6 +74,7 @@ class BatchRun:
     attempt_path: str
     files: tuple[InputFile, ...]
     previous: PreviousState = PreviousState()
+    rebase: Retraction | None = None
 
 
 def _read_keyed(path: str, column: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
@@ -122,10 +130,18 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     shards = config.pipeline.shards
     out = run.attempt_path
     parts = max(1, shards // 4)
-    previous = run.previous
+    # A rebase starts from nothing but the kept rows: no incremental state to extend.
+    previous = run.previous if run.rebase is None else PreviousState()
     p = beam.Pipeline(options=options)
 
     read = p | "ReadSources" >> ReadSources(config, run.run_id, list(run.files))
+    kept = None
+    if run.rebase is not None:
+        kept = (
+            p
+            | "RebaseTimeline" >> beam.Create(list(run.previous.timeline))
+            | "KeepUnretracted" >> beam.FlatMap(kept_events, run.rebase, shards)
+        )
 
     # Each use of the previous timeline gets its own source: fused into one stage, the reads
     # that wait for side inputs would wait for their own upstream (a runner deadlock).
@@ -133,9 +149,16 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         return p | f"PreviousTimelineFor{use}" >> beam.Create(list(previous.timeline))
 
     known = old_timeline("Dedup") | "KnownEventIds" >> beam.FlatMap(timeline_event_ids, shards)
+    if kept is not None:
+        known = (known, kept | "KeptEventIds" >> beam.Map(kept_event_ids)) | (
+            "AllKnownIds" >> beam.Flatten()
+        )
     deduped = {"events": read.events, "known": known} | "DropDuplicates" >> DropDuplicateEvents(
         shards
     )
+    events = deduped.events
+    if kept is not None:
+        events = (events, kept) | "WithKeptEvents" >> beam.Flatten()
 
     old_identity = (
         p
@@ -148,13 +171,13 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         | "ReadEdges" >> beam.FlatMap(_read_keyed, "u", shards)
     )
     identity = {
-        "events": deduped.events,
+        "events": events,
         "previous_stats": old_identity | "PreviousStats" >> beam.Map(_stats_of),
         "previous_edges": old_edges,
     } | "ResolveIdentities" >> ResolveIdentities(shards, config.identity)
 
     assigned = {
-        "events": deduped.events,
+        "events": events,
         "occurrences": identity["occurrences"],
         "resolved": identity["resolved"],
     } | "AssignNewEvents" >> AssignCustomers(shards)
@@ -211,19 +234,31 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         | "WriteConflicts"
         >> beam.Map(_write_conflicts, f"{out}/identity_conflicts/part-0000.parquet")
     )
-    _ = read[QUARANTINE] | "WriteQuarantine" >> WriteSortedParts(
-        f"{out}/quarantine",
-        QUARANTINE_SCHEMA,
-        shard_column="location",
-        sort_columns=["source", "location"],
-        parts=parts,
-        prefix=f"part-{run.run_id}",
-    )
     _ = (
-        p
-        | "PreviousQuarantine" >> beam.Create(list(previous.quarantine))
-        | "CarryQuarantine" >> beam.Map(_copy_into, f"{out}/quarantine")
+        read[QUARANTINE]
+        | "RedactQuarantine" >> beam.Map(redact_quarantine, config.privacy)
+        | "WriteQuarantine"
+        >> WriteSortedParts(
+            f"{out}/quarantine",
+            QUARANTINE_SCHEMA,
+            shard_column="location",
+            sort_columns=["source", "location"],
+            parts=parts,
+            prefix=f"part-{run.run_id}",
+        )
     )
+    if run.rebase is None:
+        _ = (
+            p
+            | "PreviousQuarantine" >> beam.Create(list(previous.quarantine))
+            | "CarryQuarantine" >> beam.Map(_copy_into, f"{out}/quarantine")
+        )
+    else:
+        _ = (
+            p
+            | "RebaseQuarantine" >> beam.Create(list(run.previous.quarantine))
+            | "KeepQuarantine" >> beam.Map(copy_kept_quarantine, f"{out}/quarantine", run.rebase)
+        )
     sources = [s.name for s in config.sources]
     _ = (
         (

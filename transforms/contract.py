@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from journeyline.config import Config, SourceConfig
+from journeyline.privacy import hasher_for
 from journeyline.schema import STREAMS, SURVEY_RANGES, all_event_types
 from transforms.identifiers import IdentifierRules
 
@@ -144,7 +145,16 @@ class RowContract:
         self.vocab = all_event_types(dict(config.contract.custom_event_types))
         self.tolerance = timedelta(hours=config.contract.future_tolerance_hours)
         self.earliest = config.contract.earliest_occurred_at
-        self.identifiers = IdentifierRules(config.identity)
+        self.hasher = hasher_for(config.privacy)
+        self.suppressed = config.privacy.suppressed
+        self.identifiers = IdentifierRules(config.identity, self.hasher)
+
+    def properties_text(self, properties: dict[str, Any] | None) -> str | None:
+        """Properties as sorted JSON; with privacy on, e-mails and phones in them redacted."""
+        if not properties:
+            return None
+        text = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
+        return self.hasher.redact(text) if self.hasher is not None else text
 
     def check(self, obj: Any, received_fallback: datetime) -> Accepted | Rejection:
         """Return the accepted canonical row, or the reason it was rejected."""
@@ -198,6 +208,13 @@ class RowContract:
                 f"no usable identifier in {_show(raw_ids)} ({ids.invalid} invalid, "
                 f"{ids.blocked} blocked)",
             )
+        if self.suppressed and self.hasher is not None:
+            for id_type, value in ids.values:
+                if self.hasher.suppression(id_type, value) in self.suppressed:
+                    raise Rejection(
+                        "suppressed",
+                        f"the person behind this event's {id_type} asked to be forgotten",
+                    )
 
         score = _number(obj, "score")
         survey_type = _text(obj, "survey_type")
@@ -235,9 +252,7 @@ class RowContract:
             "amount": _amount(obj),
             "score": score,
             "survey_type": survey_type,
-            "properties": orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
-            if properties
-            else None,
+            "properties": self.properties_text(properties),
         }
         for field in _STRING_FIELDS:
             row[field] = _text(obj, field)

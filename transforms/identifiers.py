@@ -2,7 +2,9 @@
 
 Identifiers are normalised before anything matches on them (e-mail trimmed and
 lower-cased, phone to E.164, ids trimmed); values that are invalid or blocked
-are dropped from the event and counted, never silently linked.
+are dropped from the event and counted, never silently linked. With privacy on,
+the surviving e-mail and phone values are then keyed-hashed (after
+normalisation, so the same person still matches everywhere).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import phonenumbers
 
 from journeyline.config import IdentityConfig
+from journeyline.privacy import IdentifierHasher
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 MAX_IDENTIFIER_CHARS = 320
@@ -56,7 +59,8 @@ def normalise_email(raw: str) -> str | None:
 class IdentifierRules:
     """Normalises one event's identifiers according to the identity configuration."""
 
-    def __init__(self, config: IdentityConfig) -> None:
+    def __init__(self, config: IdentityConfig, hasher: IdentifierHasher | None = None) -> None:
+        self.hasher = hasher
         self.types = frozenset(config.identifier_types)
         self.region = config.phone_default_region
         everywhere = {v.strip().lower() for v in config.blocked_values.get("*", ())}
@@ -103,7 +107,7 @@ class IdentifierRules:
             elif self.is_blocked(id_type, value):
                 blocked += 1
             else:
-                kept.append((id_type, value))
+                kept.append((id_type, self.hasher.value(id_type, value) if self.hasher else value))
         return NormalisedIdentifiers(tuple(kept), invalid, blocked)
 
 

@@ -9,13 +9,18 @@ on the ``stats`` output, so reconciliation is computed from data, not from logs.
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import logging
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import apache_beam as beam
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from journeyline.config import Config, SourceConfig
@@ -23,9 +28,10 @@ from journeyline.progress import READS
 from journeyline.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from transforms.adapters import file_records, records_from_rows, row_mapper
 from transforms.adapters.bigquery import bigquery_tables, read_table, row_records
-from transforms.adapters.rows import read_json_lines
+from transforms.adapters.rows import parse_line, read_json_lines
 from transforms.batches import BatchBuilder
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
+from transforms.fast_contract import FastCanonical
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 
 QUARANTINE = "quarantine"
@@ -48,9 +54,55 @@ def source_records(
     return file_records(config, source, item, max_raw_bytes)
 
 
-def record_hash(raw: str) -> int:
-    """An unsigned 64-bit content hash, used to break event_id ties deterministically."""
-    return int.from_bytes(hashlib.blake2b(raw.encode(), digest_size=8).digest(), "little")
+def record_hash(raw: str | bytes) -> int:
+    """An unsigned 64-bit content hash (CRC-32 and Adler-32, both C), used only to break
+    event_id ties between copies deterministically."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
+def _text_of(line: bytes) -> bytes:
+    """A landing line without its line ending (what the per-row reader keeps as raw)."""
+    return line.rstrip(b"\r\n")
+
+
+class _Tally:
+    """The counts and quarantine rows of one parse call (one file or one batch of rows)."""
+
+    def __init__(self, source: str, run_id: str, received_us: int, batch_rows: int) -> None:
+        self.run_id = run_id
+        self.received_us = received_us
+        self.rejects = BatchBuilder(QUARANTINE_SCHEMA, batch_rows)
+        self.stats: dict[str, Any] = {
+            "source": source,
+            "input_count": 0,
+            "quarantined_count": 0,
+            "identifiers_dropped": 0,
+            "source_rows": 0,
+            "skipped_rows": 0,
+            "max_occurred_at": None,
+            "max_received_at": None,
+        }
+
+    def reject(self, record: RawRecord, rejection: Rejection) -> pa.Table | None:
+        self.stats["quarantined_count"] += 1
+        return self.rejects.append(
+            {
+                "run_id": self.run_id,
+                "source": self.stats["source"],
+                "reason_code": rejection.code,
+                "reason": rejection.reason,
+                "raw": record.raw,
+                "received_at": self.received_us,
+                "location": record.location,
+            }
+        )
+
+    def accepted(self, occurred_us: int, received_us: int, dropped: int) -> None:
+        stats = self.stats
+        stats["identifiers_dropped"] += dropped
+        stats["max_occurred_at"] = max(stats["max_occurred_at"] or 0, occurred_us)
+        stats["max_received_at"] = max(stats["max_received_at"] or 0, received_us)
 
 
 class ParseSourceFile(beam.DoFn):
@@ -65,82 +117,22 @@ class ParseSourceFile(beam.DoFn):
     def setup(self) -> None:
         self.sources: dict[str, SourceConfig] = {s.name: s for s in self.config.sources}
         self.contracts = {s.name: RowContract(self.config, s) for s in self.config.sources}
+        self.fast = {name: FastCanonical(c) for name, c in self.contracts.items()}
 
     def process(self, item: InputFile) -> Iterator[Any]:
         source = self.sources[item.source]
-        records = source_records(self.config, source, item, self.config.contract.max_raw_bytes)
         received = datetime.fromtimestamp(item.mtime, tz=UTC)
+        if source.format == "canonical":
+            yield from self.parse_canonical(source, item.path, received)
+            return
+        records = source_records(self.config, source, item, self.config.contract.max_raw_bytes)
         yield from self.parse(source, records, received, item.path)
 
-    def parse(
-        self, source: SourceConfig, records: Iterable[RawRecord], received: datetime, label: str
-    ) -> Iterator[Any]:
-        """Records of one source → event tables, quarantine tables (tagged) and a count record.
-
-        ``received`` is the fallback received_at (a file's modification time).
-        """
-        contract = self.contracts[source.name]
-        canonical = source.format == "canonical"
-        batch_rows = self.config.pipeline.batch_rows
-        mtime = received
-        mtime_us = to_micros(mtime)
-        events = BatchBuilder(EVENT_SCHEMA, batch_rows)
-        rejects = BatchBuilder(QUARANTINE_SCHEMA, batch_rows)
-        stats = {
-            "source": source.name,
-            "input_count": 0,
-            "quarantined_count": 0,
-            "identifiers_dropped": 0,
-            "source_rows": 0,
-            "skipped_rows": 0,
-            "max_occurred_at": None,
-            "max_received_at": None,
-        }
-        for record in records:
-            stats["source_rows"] += record.rows
-            if record.value is SKIPPED_ROW:
-                stats["skipped_rows"] += 1
-                continue
-            stats["input_count"] += 1
-            outcome = (
-                record.value
-                if isinstance(record.value, Rejection)
-                else contract.check(record.value, mtime)
-            )
-            if isinstance(outcome, Accepted):
-                row = outcome.row
-                row["input_source"] = source.name
-                # A row that fans out shares its text: its location keeps the hashes apart.
-                row["record_hash"] = record_hash(
-                    record.raw if canonical else f"{record.location}\x1f{record.raw}"
-                )
-                stats["identifiers_dropped"] += outcome.identifiers_dropped
-                stats["max_occurred_at"] = max(stats["max_occurred_at"] or 0, row["occurred_at"])
-                stats["max_received_at"] = max(stats["max_received_at"] or 0, row["received_at"])
-                full = events.append(row)
-                if full is not None:
-                    yield full
-            else:
-                stats["quarantined_count"] += 1
-                full = rejects.append(
-                    {
-                        "run_id": self.run_id,
-                        "source": source.name,
-                        "reason_code": outcome.code,
-                        "reason": outcome.reason,
-                        "raw": record.raw,
-                        "received_at": mtime_us,
-                        "location": record.location,
-                    }
-                )
-                if full is not None:
-                    yield beam.pvalue.TaggedOutput(QUARANTINE, full)
-        for table in (events.flush(),):
-            if table is not None:
-                yield table
-        table = rejects.flush()
+    def _finish(self, tally: _Tally, label: str) -> Iterator[Any]:
+        table = tally.rejects.flush()
         if table is not None:
             yield beam.pvalue.TaggedOutput(QUARANTINE, table)
+        stats = tally.stats
         self.lines.inc(stats["input_count"])
         self.rejected.inc(stats["quarantined_count"])
         READS.file_done(stats["input_count"])
@@ -151,6 +143,137 @@ class ParseSourceFile(beam.DoFn):
             stats["quarantined_count"],
         )
         yield beam.pvalue.TaggedOutput(STATS, stats)
+
+    def parse(
+        self, source: SourceConfig, records: Iterable[RawRecord], received: datetime, label: str
+    ) -> Iterator[Any]:
+        """Records of one source → event tables, quarantine tables (tagged) and a count record.
+
+        ``received`` is the fallback received_at (a file's modification time).
+        """
+        tally = _Tally(
+            source.name, self.run_id, to_micros(received), self.config.pipeline.batch_rows
+        )
+        yield from self._parse_into(source, records, received, tally, label)
+        yield from self._finish(tally, label)
+
+    def _parse_into(
+        self,
+        source: SourceConfig,
+        records: Iterable[RawRecord],
+        received: datetime,
+        tally: _Tally,
+        label: str,
+    ) -> Iterator[Any]:
+        """Run records through the per-row contract, counting into ``tally``."""
+        contract = self.contracts[source.name]
+        canonical = source.format == "canonical"
+        events = BatchBuilder(EVENT_SCHEMA, self.config.pipeline.batch_rows)
+        for record in records:
+            tally.stats["source_rows"] += record.rows
+            if record.value is SKIPPED_ROW:
+                tally.stats["skipped_rows"] += 1
+                continue
+            tally.stats["input_count"] += 1
+            outcome = (
+                record.value
+                if isinstance(record.value, Rejection)
+                else contract.check(record.value, received)
+            )
+            if isinstance(outcome, Accepted):
+                row = outcome.row
+                row["input_source"] = source.name
+                row["input_file"] = label
+                # A row that fans out shares its text: its location keeps the hashes apart.
+                row["record_hash"] = record_hash(
+                    record.raw if canonical else f"{record.location}\x1f{record.raw}"
+                )
+                tally.accepted(row["occurred_at"], row["received_at"], outcome.identifiers_dropped)
+                full = events.append(row)
+                if full is not None:
+                    yield full
+            else:
+                full = tally.reject(record, outcome)
+                if full is not None:
+                    yield beam.pvalue.TaggedOutput(QUARANTINE, full)
+        table = events.flush()
+        if table is not None:
+            yield table
+
+    def parse_canonical(self, source: SourceConfig, path: str, received: datetime) -> Iterator[Any]:
+        """Canonical JSON lines in bulk: clean records through the columnar contract, every
+        other line (bad JSON, oversized, anything unusual) through the per-row contract."""
+        # Parsing allocates millions of short-lived dicts that hold no cycles: the cyclic
+        # collector would walk them again and again for nothing.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            yield from self._parse_canonical(source, path, received)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _parse_canonical(
+        self, source: SourceConfig, path: str, received: datetime
+    ) -> Iterator[Any]:
+        max_bytes = self.config.contract.max_raw_bytes
+        batch_rows = self.config.pipeline.batch_rows
+        tally = _Tally(source.name, self.run_id, to_micros(received), batch_rows)
+        with FileSystems.open(path) as handle:
+            lines = handle.read().split(b"\n")
+        for start in range(0, len(lines), batch_rows):
+            candidates: list[RawRecord] = []
+            slow: list[RawRecord] = []
+            values: list[Any] = []
+            for offset, line in enumerate(lines[start : start + batch_rows]):
+                number = start + offset + 1
+                if number > 1 and len(line) <= max_bytes:
+                    try:  # the common case: a well-formed line, parsed straight from bytes
+                        values.append(orjson.loads(line))
+                        candidates.append(RawRecord(line, f"{path}:{number}", None))
+                        continue
+                    except orjson.JSONDecodeError:
+                        pass
+                record = parse_line(line, f"{path}:{number}", max_bytes, number == 1)
+                if record is None:
+                    continue
+                if isinstance(record.value, Rejection):
+                    slow.append(record)
+                else:
+                    values.append(record.value)
+                    candidates.append(RawRecord(line, record.location, None))
+            result = self.fast[source.name].accept(values, received)
+            if result.table is not None:
+                tally.stats["input_count"] += len(result.accepted)
+                tally.stats["source_rows"] += len(result.accepted)
+                hashes = pa.array(
+                    [record_hash(_text_of(candidates[i].raw)) for i in result.accepted], pa.uint64()
+                )
+                table = result.table.set_column(
+                    result.table.schema.get_field_index("record_hash"), "record_hash", hashes
+                )
+                table = table.set_column(
+                    table.schema.get_field_index("input_file"),
+                    "input_file",
+                    pa.array([path] * table.num_rows, pa.string()),
+                )
+                tally.accepted(
+                    pc.max(table.column("occurred_at")).cast(pa.int64()).as_py(),
+                    pc.max(table.column("received_at")).cast(pa.int64()).as_py(),
+                    result.identifiers_dropped,
+                )
+                yield table
+            slow += [
+                RawRecord(
+                    _text_of(candidates[i].raw).decode("utf-8", errors="replace"),
+                    candidates[i].location,
+                    values[i],
+                )
+                for i in result.fallback
+            ]
+            slow.sort(key=lambda r: int(r.location.rsplit(":", 1)[1]))
+            yield from self._parse_into(source, slow, received, tally, path)
+        yield from self._finish(tally, path)
 
 
 class ParseBigQueryRows(ParseSourceFile):

@@ -69,16 +69,26 @@ def as_events(timeline: pa.Table) -> pa.Table:
     )
 
 
-def _changes(element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[str]:
+def _changes(element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[pa.Array]:
     _, groups = element
     previous = concat(groups["previous"], IDENTITY_MAP_SCHEMA)
     resolved = concat(groups["resolved"], IDENTITY_MAP_SCHEMA)
-    yield from sorted(changed_customers(previous, resolved))
+    changed = changed_customers(previous, resolved)
+    if changed:
+        yield pa.array(sorted(changed), pa.string())
+
+
+def affected_set(parts: list[pa.Array]) -> pa.Array:
+    """The distinct customer ids of the side input's arrays (one array per producer)."""
+    if not parts:
+        return pa.array([], pa.string())
+    return pc.unique(pa.concat_arrays([p.cast(pa.string()) for p in parts]))
 
 
 class AffectedCustomers(beam.PTransform):
-    """Customer ids whose timeline must be rebuilt: changed identifiers' old and new
-    customers, plus every customer of a new event."""
+    """Customer ids whose timeline must be rebuilt — changed identifiers' old and new
+    customers, plus every customer of a new event — as arrays (one per shard), so a
+    side input of many ids costs a few elements, not one per id."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
         changed = (
@@ -86,10 +96,10 @@ class AffectedCustomers(beam.PTransform):
             | "JoinIdentity" >> beam.CoGroupByKey()
             | "Changed" >> beam.FlatMap(_changes)
         )
-        touched = inputs["events"] | "NewEventCustomers" >> beam.FlatMap(
-            lambda t: pc.unique(t.column("customer_id")).to_pylist()
+        touched = inputs["events"] | "NewEventCustomers" >> beam.Map(
+            lambda t: pc.unique(t.column("customer_id"))
         )
-        return (changed, touched) | "AllAffected" >> beam.Flatten() | "Distinct" >> beam.Distinct()
+        return (changed, touched) | "AllAffected" >> beam.Flatten()
 
 
 class PullRows(beam.DoFn):
@@ -99,12 +109,13 @@ class PullRows(beam.DoFn):
     def __init__(self, shards: int) -> None:
         self.shards = shards
 
-    def process(self, path: str, affected: list[str]) -> Iterator[tuple[int, pa.Table]]:
-        if not affected:
+    def process(self, path: str, affected: list[pa.Array]) -> Iterator[tuple[int, pa.Table]]:
+        ids = affected_set(affected)
+        if not len(ids):
             return
         with FileSystems.open(path) as handle:
             table = pq.read_table(handle)
-        rows = table.filter(pc.is_in(table.column("customer_id"), value_set=pa.array(affected)))
+        rows = table.filter(pc.is_in(table.column("customer_id"), value_set=ids))
         if rows.num_rows:
             events = as_events(rows)
             yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
@@ -117,13 +128,15 @@ class CarryRows(beam.DoFn):
     def __init__(self, target: str) -> None:
         self.target = target
 
-    def process(self, path: str, affected: list[str], rebuilt_days: list[int]) -> Iterator[Any]:
+    def process(
+        self, path: str, affected: list[pa.Array], rebuilt_days: list[int]
+    ) -> Iterator[Any]:
         day = partition_day(path)
         if day is None:
             return
         with FileSystems.open(path) as handle:
             table = pq.read_table(handle)
-        ids = pa.array(affected, pa.string())
+        ids = affected_set(affected)
         keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=ids))
         untouched = pc.all(keep).as_py() is not False
         if untouched and day not in set(rebuilt_days):

@@ -125,6 +125,12 @@ _CHECK = Obj(
         "min": Num(),
         "max": Num(),
         "enabled": Bool(),
+        # Checks that compare with recent runs: how many published runs make the baseline.
+        "runs": Num(minimum=1, maximum=1000, integer=True),
+        # Checks on volumes: a baseline smaller than this many rows is noise, not judged.
+        "min_rows": Num(minimum=0, integer=True),
+        # Per-source/per-stream checks: only these sources or streams (default: all).
+        "targets": ListOf(Str(pattern=_NAME), min_items=1),
     }
 )
 
@@ -132,12 +138,28 @@ SPEC = Obj(
     {
         "version": Num(minimum=1, maximum=1, integer=True),
         "lake": Str(),
+        "lake_uri": Str(pattern=r"gs://.+", example="gs://acme-journeyline/lake"),
         "warehouse": Obj(
             {
                 "type": Str(choices=("duckdb", "bigquery")),
                 "path": Str(),
                 "schema": Str(pattern=_NAME),
                 "staging_schema": Str(pattern=_NAME),
+                "project": Str(pattern=r"[a-z][a-z0-9-]{4,28}[a-z0-9]", example="acme-prod"),
+                "location": Str(example="EU or US or europe-west3"),
+                "lake_dataset": Str(pattern=_NAME),
+                "ops_dataset": Str(pattern=_NAME),
+            }
+        ),
+        "privacy": Obj(
+            {
+                "enabled": Bool(),
+                "hash_identifiers": ListOf(Str(pattern=_NAME)),
+                "key_env": Str(pattern=r"[A-Z][A-Z0-9_]*", example="JOURNEYLINE_HASH_KEY"),
+                "key_secret": Str(
+                    pattern=r"projects/[^/]+/secrets/[^/]+/versions/[^/]+",
+                    example="projects/acme-prod/secrets/journeyline-hash-key/versions/latest",
+                ),
             }
         ),
         "sources": ListOf(_SOURCE, min_items=1),
@@ -173,6 +195,13 @@ SPEC = Obj(
             }
         ),
         "quality": Obj({"checks": MapOf(_CHECK)}),
+        "sla": Obj(
+            {
+                "speed_to_lead_hours": Num(minimum=0),
+                "onboarding_start_days": Num(minimum=0),
+                "first_reply_hours": Num(minimum=0),
+            }
+        ),
         "pipeline": Obj(
             {
                 "shards": Num(minimum=1, maximum=4096, integer=True),
@@ -262,14 +291,58 @@ class CheckConfig:
     min: float | None = None
     max: float | None = None
     enabled: bool = True
+    runs: int | None = None
+    min_rows: int | None = None
+    targets: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class WarehouseConfig:
+    """DuckDB: a file and two schemas. BigQuery: a project, four datasets (``schema`` is the
+    published dataset, ``staging_schema`` the one dbt builds and the gates check)."""
+
     type: str
     path: str
     schema: str
     staging_schema: str
+    project: str | None = None
+    location: str = "US"
+    lake_dataset: str = "journeyline_lake"
+    ops_dataset: str = "journeyline_ops"
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """Which identifier types are keyed-hashed, where the key comes from (never the key
+    itself: it is read from the environment or Secret Manager where it is used), and the
+    suppression hashes of forgotten people (state loaded from the lake, not configuration)."""
+
+    enabled: bool = True
+    hash_identifiers: tuple[str, ...] = ("email", "phone")
+    key_env: str = "JOURNEYLINE_HASH_KEY"
+    key_secret: str | None = None
+    suppressed: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def hashed_types(self) -> frozenset[str]:
+        return frozenset(self.hash_identifiers) if self.enabled else frozenset()
+
+
+@dataclass(frozen=True)
+class SlaConfig:
+    """Hand-off service levels the journey marts flag breaches of (SPEC §7)."""
+
+    speed_to_lead_hours: float
+    onboarding_start_days: float
+    first_reply_hours: float
+
+    def as_dbt_var(self) -> dict[str, float]:
+        """The dbt var ``sla`` (dbt_project.yml) with these values."""
+        return {
+            "speed_to_lead_hours": self.speed_to_lead_hours,
+            "onboarding_start_days": self.onboarding_start_days,
+            "first_reply_hours": self.first_reply_hours,
+        }
 
 
 @dataclass(frozen=True)
@@ -290,8 +363,12 @@ class Config:
     stages: StagesConfig
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
+    sla: SlaConfig
     streaming: StreamingConfig
     alerts: AlertsConfig
+    privacy: PrivacyConfig = PrivacyConfig()
+    # The lake as Dataflow workers see it (gs://…) when `lake` is its Cloud Storage FUSE mount.
+    lake_uri: str | None = None
     origin: str = "built-in defaults"
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -307,6 +384,10 @@ class Config:
             for s in STREAMS
         )
         return replace(self, sources=sources)
+
+    def with_suppressions(self, hashes: frozenset[str]) -> Config:
+        """The same configuration with the suppression hashes of forgotten people."""
+        return replace(self, privacy=replace(self.privacy, suppressed=frozenset(hashes)))
 
     def with_paths(self, *, lake: str | None = None, warehouse: str | None = None) -> Config:
         """Override the lake folder and/or the DuckDB warehouse file."""
@@ -377,6 +458,22 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                     )
     known = set(IDENTIFIER_TYPES) | set(data["identity"].get("extra_identifier_types", []))
     check_source_semantics(data["sources"], known, vocab, origin)
+    for key in data["privacy"]["hash_identifiers"]:
+        if key not in known:
+            raise ConfigError(
+                origin,
+                None,
+                f"'privacy.hash_identifiers' names {key!r}, which is not an identifier type",
+                "use one of: " + ", ".join(sorted(known)),
+            )
+    if data["warehouse"]["type"] == "bigquery" and not data["warehouse"].get("project"):
+        raise ConfigError(
+            origin,
+            None,
+            "'warehouse.type' is bigquery but 'warehouse.project' is not set",
+            "add `project: YOUR-GCP-PROJECT` under warehouse (credentials come from the "
+            "environment / Application Default Credentials, never from this file)",
+        )
     for section in ("limits", "person_types", "shareable_types", "priority"):
         for key in data["identity"].get(section, ()):
             if key not in known:
@@ -398,6 +495,10 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
             )
 
 
+def _tuple_targets(check: dict[str, Any]) -> dict[str, Any]:
+    return {"targets": tuple(check["targets"])} if "targets" in check else {}
+
+
 def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
     _semantic_checks(data, origin)
     lake = _resolve(data["lake"], base)
@@ -411,6 +512,10 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             path=_resolve(wh["path"], base),
             schema=wh["schema"],
             staging_schema=wh["staging_schema"],
+            project=wh.get("project"),
+            location=wh["location"],
+            lake_dataset=wh["lake_dataset"],
+            ops_dataset=wh["ops_dataset"],
         ),
         sources=tuple(
             SourceConfig(
@@ -458,12 +563,23 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             ),
         ),
         quality={
-            name: CheckConfig(name=name, **{"severity": "error", **c})
+            name: CheckConfig(
+                name=name,
+                **{"severity": "error", **c, **_tuple_targets(c)},
+            )
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
         streaming=build_streaming(data["streaming"], lake, lambda p: _resolve(p, base)),
         alerts=build_alerts(data["alerts"]),
+        sla=SlaConfig(**{k: float(v) for k, v in data["sla"].items()}),
+        lake_uri=data.get("lake_uri"),
+        privacy=PrivacyConfig(
+            enabled=bool(data["privacy"]["enabled"]),
+            hash_identifiers=tuple(data["privacy"]["hash_identifiers"]),
+            key_env=data["privacy"]["key_env"],
+            key_secret=data["privacy"].get("key_secret"),
+        ),
         origin=origin,
         raw=data,
     )

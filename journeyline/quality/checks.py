@@ -12,20 +12,25 @@ Two kinds of check:
   ``event_id``, a customer with a gap in ``event_seq``, ...). Its suite expects
   the row count to be at most ``$PARAMETER <check>_max`` (config ``max``, 0 when
   unset), so the observed value is the number of offenders.
-* ``rate``: the frame holds one row per source with a ratio column. Its suite
-  expects every value between ``<check>_min`` and ``<check>_max`` (config); the
-  observed value is the worst source's rate.
+* ``rate``: the frame holds one row per source (or stream, or customer: the
+  ``rate_key``) with a measured column. Its suite expects every value between
+  ``<check>_min`` and ``<check>_max`` (config, or ``bounds`` from other config
+  such as ``identity.max_component_size``); the observed value is the worst
+  row's. A row whose value is null could not be judged (e.g. no history yet):
+  it passes, and the details say why (``unchecked``).
+
+The join guards and the history checks live in ``guards.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pandas as pd
 
-from journeyline.config import Config
+from journeyline.config import CheckConfig, Config
 
 TIMELINE = "customer_timeline"
 CUSTOMERS = "customers"
@@ -40,7 +45,7 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
-def _no_params(_config: Config) -> list[object]:
+def _no_params(_config: Config, _cfg: CheckConfig) -> list[object]:
     return []
 
 
@@ -64,7 +69,17 @@ class CheckSpec:
     describe: Callable[[int, int, pd.DataFrame], str] | None = None
     rate_column: str | None = None
     rate_label: str = ""
-    params: Callable[[Config], list[object]] = _no_params
+    rate_key: str = "source"
+    unchecked: str = ""
+    params: Callable[[Config, CheckConfig], list[object]] = _no_params
+    bounds: Callable[[Config, CheckConfig], tuple[float | None, float | None]] | None = None
+
+    def effective(self, config: Config, cfg: CheckConfig) -> CheckConfig:
+        """The check's config with its min/max taken from ``bounds`` when it has them."""
+        if self.bounds is None:
+            return cfg
+        low, high = self.bounds(config, cfg)
+        return replace(cfg, min=low, max=high)
 
 
 def _reconciliation(bad: int, total: int, frame: pd.DataFrame) -> str:
@@ -123,7 +138,7 @@ def _single_customer(bad: int, total: int, frame: pd.DataFrame) -> str:
     return f"{bad:,} of {plural(total, 'identifier')} do not map to exactly one customer"
 
 
-def _stage_order(config: Config) -> list[object]:
+def _stage_order(config: Config, _cfg: CheckConfig) -> list[object]:
     """The funnel's stage order comes from config, never from the table."""
     return [list(config.stages.order)]
 

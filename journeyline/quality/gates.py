@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 import pandas as pd
 
 from journeyline.config import CheckConfig, Config
-from journeyline.quality.checks import CHECKS, CHECKS_BY_NAME, CheckSpec, plural
+from journeyline.quality.checks import CHECKS, CheckSpec, plural
+from journeyline.quality.guards import GUARDS
 from journeyline.quality.results import MAX_SAMPLES, SEVERITIES, CheckResult, format_number
 from journeyline.quality.suites import (
     SUITES_DIR,
@@ -43,12 +44,27 @@ from journeyline.quality.suites import (
 )
 
 if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
     from great_expectations.core.batch_definition import BatchDefinition
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
     )
 
 log = logging.getLogger(__name__)
+
+# Every gate: output invariants and reconciliation (checks.py), join guards and history (guards.py).
+CATALOG: tuple[CheckSpec, ...] = (*CHECKS, *GUARDS)
+CATALOG_BY_NAME: dict[str, CheckSpec] = {spec.name: spec for spec in CATALOG}
+
+
+class ValidationRecorder(Protocol):
+    """Where GX validations also go (e.g. a file context for Data Docs, see data_docs.py)."""
+
+    def batch_definition(self) -> BatchDefinition: ...
+
+    def record(
+        self, suite: ExpectationSuite, validation: ExpectationSuiteValidationResult, run_name: str
+    ) -> None: ...
 
 
 class CheckError(Exception):
@@ -196,6 +212,11 @@ def _count_outcome(
     )
 
 
+def _unit(key: str) -> str:
+    """'source', 'stream', 'customer' from the key column's name."""
+    return key.removesuffix("_id").replace("_", " ")
+
+
 def _rate_outcome(
     spec: CheckSpec,
     cfg: CheckConfig,
@@ -204,34 +225,45 @@ def _rate_outcome(
 ) -> _Outcome:
     column = spec.rate_column
     assert column is not None
-    rates = frame[column]
+    key = spec.rate_key
+    judged = frame[frame[column].notna()]
+    unjudged = frame[frame[column].isna()]
+    note = ""
+    if len(unjudged):
+        names = ", ".join(str(v) for v in unjudged[key].head(5))
+        note = f"; not judged: {names} ({spec.unchecked or 'no value'})"
+    rates = judged[column]
     if rates.empty:
-        details = f"{spec.target} has no rows: no {spec.rate_label} to check"
+        reason = spec.unchecked or f"no {spec.rate_label} to check"
+        details = (
+            f"{spec.target} has no rows: no {spec.rate_label} to check"
+            if frame.empty
+            else f"nothing to judge: {reason} ({plural(len(frame), _unit(key))})"
+        )
         return _Outcome("pass", None, details, ())
     never = pd.Series(False, index=rates.index)
     too_high = rates > cfg.max if cfg.max is not None else never
     too_low = rates < cfg.min if cfg.min is not None else never
-    offending = frame[too_high | too_low]
-    # The worst source: above max wins; else below min; else the one nearest the limit.
+    offending = judged[too_high | too_low]
+    # The worst row: above max wins; else below min; else the one nearest the limit.
     if too_high.any() or (cfg.max is not None and not too_low.any()):
-        worst = frame.loc[rates.idxmax()]
+        worst = judged.loc[rates.idxmax()]
     else:
-        worst = frame.loc[rates.idxmin()]
+        worst = judged.loc[rates.idxmin()]
     observed = float(worst[column])
     threshold = threshold_text(spec, cfg)
+    rows = plural(len(judged), f"{_unit(key)} row")
     if validation.success:
         details = (
-            f"worst {spec.rate_label} {format_number(observed)} ({worst['source']}) "
-            f"over {plural(len(frame), 'source row')}"
+            f"worst {spec.rate_label} {format_number(observed)} ({worst[key]}) over {rows}{note}"
         )
         return _Outcome("pass", observed, details, ())
     listed = ", ".join(
-        f"{row['source']} {format_number(float(row[column]))}"
-        for _, row in offending.head(5).iterrows()
+        f"{row[key]} {format_number(float(row[column]))}" for _, row in offending.head(5).iterrows()
     )
     details = (
-        f"{len(offending):,} of {plural(len(frame), 'source row')} breach the "
-        f"{spec.rate_label} threshold ({threshold}): {listed}"
+        f"{len(offending):,} of {rows} breach the {spec.rate_label} threshold "
+        f"({threshold}): {listed}{note}"
     )
     return _Outcome("fail", observed, details, _samples(offending))
 
@@ -267,6 +299,7 @@ class _GateRun:
     suites: _SuiteCache
     batch_definition: BatchDefinition
     validations_dir: Path | None
+    recorder: ValidationRecorder | None = None
 
     def evaluate(self, spec: CheckSpec, cfg: CheckConfig) -> _Outcome:
         """Run one check; raise CheckError/SuiteError/duckdb.Error when it cannot run."""
@@ -276,8 +309,10 @@ class _GateRun:
 
         quoted = _quote(self.schema)
         frame = self.con.execute(
-            spec.frame_sql.format(schema=quoted), spec.params(self.config)
+            spec.frame_sql.format(schema=quoted), spec.params(self.config, cfg)
         ).df()
+        if spec.kind == "rate" and cfg.targets is not None:
+            frame = frame[frame[spec.rate_key].isin(cfg.targets)].reset_index(drop=True)
         population = 0
         if spec.population_sql:
             row = self.con.execute(spec.population_sql.format(schema=quoted)).fetchone()
@@ -287,6 +322,8 @@ class _GateRun:
         validation = batch.validate(suite, expectation_parameters=params, result_format="SUMMARY")
         if self.validations_dir is not None:
             _save_validation(self.validations_dir, self.run_id, spec.name, validation)
+        if self.recorder is not None:
+            self.recorder.record(suite, validation, self.run_id)
         raised = _raised(validation)
         if raised:
             raise CheckError(f"Great Expectations could not evaluate the suite: {raised}")
@@ -322,13 +359,15 @@ def run_gates(
     *,
     suites_dir: str | Path | None = None,
     validations_dir: str | Path | None = None,
+    recorder: ValidationRecorder | None = None,
 ) -> list[CheckResult]:
     """Check the tables in ``schema`` and return one result per enabled check.
 
     Severity and thresholds come from ``config.check(name)``; a check with
     ``enabled: false`` is skipped. ``suites_dir`` overrides the repository's
     ``expectations/`` folder; ``validations_dir``, when given, receives GX's raw
-    validation results as ``<run_id>/<check>.json``. Never raises.
+    validation results as ``<run_id>/<check>.json``; ``recorder``, when given, validates in
+    its own GX context and keeps every suite and result (Data Docs). Never raises.
     """
     started = time.perf_counter()
     root = Path(suites_dir) if suites_dir is not None else SUITES_DIR
@@ -361,7 +400,10 @@ def run_gates(
             )
         )
 
-    enabled = [(spec, config.check(spec.name)) for spec in CHECKS]
+    # Configured checks in the order of the configuration, then any check it does not name.
+    ordered = [CATALOG_BY_NAME[n] for n in config.quality if n in CATALOG_BY_NAME]
+    ordered += [spec for spec in CATALOG if spec.name not in config.quality]
+    enabled = [(spec, spec.effective(config, config.check(spec.name))) for spec in ordered]
     enabled = [(spec, cfg) for spec, cfg in enabled if cfg.enabled]
 
     with _quiet_gx():
@@ -375,8 +417,9 @@ def run_gates(
                 config,
                 tables,
                 _SuiteCache(root),
-                _gx_batch_definition(),
+                recorder.batch_definition() if recorder else _gx_batch_definition(),
                 out_dir,
+                recorder,
             )
             setup_error = ""
         except duckdb.Error as exc:
@@ -408,8 +451,8 @@ def run_gates(
             record(spec.name, spec.target, cfg, threshold_text(spec, cfg), outcome)
 
     for name, cfg in config.quality.items():
-        if name not in CHECKS_BY_NAME and cfg.enabled:
-            known = ", ".join(spec.name for spec in CHECKS)
+        if name not in CATALOG_BY_NAME and cfg.enabled:
+            known = ", ".join(spec.name for spec in CATALOG)
             record(
                 name,
                 "-",

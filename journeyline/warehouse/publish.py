@@ -21,6 +21,13 @@ DATA_TABLES: tuple[str, ...] = (
     "quarantine",
     "fct_stage_transitions",
     "fct_journey_funnel",
+    "fct_journey_fallout",
+    "fct_journey_paths",
+    "fct_journey_consistency",
+    "agg_journey_consistency",
+    "fct_survey_answers",
+    "fct_cx_scores_by_stage",
+    "fct_attribution",
     "alerts",
 )
 # The run log: published after every run, blocked or not, so a failure is visible.

@@ -17,7 +17,9 @@
 {%- endmacro %}
 
 {% macro bigquery__first_by(expr, order_by) -%}
-    array_agg({{ expr }} ignore nulls order by {{ order_by }} limit 1)[safe_offset(0)]
+    {#- No `limit 1` inside: same result, and the BigQuery emulator's parser
+        (tests) cannot read ignore nulls + order by + limit together. -#}
+    array_agg({{ expr }} ignore nulls order by {{ order_by }})[safe_offset(0)]
 {%- endmacro %}
 
 
@@ -45,4 +47,32 @@
 
 {% macro median(expr) -%}
     {{ percentile(expr, 0.5) }}
+{%- endmacro %}
+
+
+{% macro count_where(condition) -%}
+    {#- Aggregate: rows where condition holds, as a bigint on every engine
+        (DuckDB sums integers into a 128-bit hugeint). -#}
+    count(case when {{ condition }} then 1 end)
+{%- endmacro %}
+
+
+{% macro sum_bigint(expr) -%}
+    {#- Aggregate: sum of whole numbers (e.g. counts), as a bigint. -#}
+    cast(sum({{ expr }}) as {{ type_bigint() }})
+{%- endmacro %}
+
+
+{% macro string_agg_ordered(expr, delimiter, order_by) -%}
+    {#- Aggregate: expr values joined by delimiter (a plain string) in the
+        order order_by (e.g. 'event_seq'), through dbt's cross-database listagg. -#}
+    {{ dbt.listagg(expr, "'" ~ delimiter | replace("'", "''") ~ "'", 'order by ' ~ order_by) }}
+{%- endmacro %}
+
+
+{% macro stable_float(aggregate) -%}
+    {#- A floating-point aggregate (sum, avg) rounded to 12 decimals: engines
+        add partial sums in whatever order their threads finish, so the last
+        bits differ between re-runs; rounded, a re-run gives identical tables. -#}
+    round({{ aggregate }}, 12)
 {%- endmacro %}

@@ -42,3 +42,9 @@
     {%- endif -%}
     {{ dbt.safe_cast(expr, type_name) }}
 {%- endmacro %}
+
+
+{% macro type_bigint() %}
+    {#- 64-bit integer (dbt's cross-database bigint). -#}
+    {{ return(dbt.type_bigint()) }}
+{% endmacro %}

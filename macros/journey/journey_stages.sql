@@ -37,3 +37,16 @@
     {%- endfor %}
     end
 {%- endmacro %}
+
+
+{% macro journey_stages_rows() %}
+    {#- A select of the journey stages as rows (stage, stage_rank), for a CTE. -#}
+    {%- for stage in journey_stages() %}
+    select
+        '{{ stage }}' as stage,
+        {{ loop.index }} as stage_rank
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -14,6 +14,7 @@ events as (
         event_seq,
         occurred_at,
         channel,
+        campaign_id,
         account_id,
         {{ json_string('properties', 'segment') }} as segment
 
@@ -27,6 +28,7 @@ final as (
         customer_id,
         min(occurred_at) as first_seen_at,
         {{ first_by('channel', 'event_seq') }} as first_touch_channel,
+        {{ first_by('campaign_id', 'event_seq') }} as first_touch_campaign_id,
         {{ first_by('account_id', 'event_seq') }} as account_id,
         {{ first_by('segment', 'event_seq') }} as segment
 

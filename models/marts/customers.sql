@@ -65,7 +65,8 @@ final as (
         first_touch.segment,
         customer_activity.events_count,
         customer_activity.last_seen_at,
-        stage_times.highest_stage_rank
+        stage_times.highest_stage_rank,
+        first_touch.first_touch_campaign_id
 
     from first_touch
 

@@ -10,57 +10,15 @@ customers as (
 
 ),
 
-stages as (
-
-    {%- for stage in journey_stages() %}
-    select
-        '{{ stage }}' as stage,
-        {{ loop.index }} as stage_rank
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
-customer_cohorts as (
-
-    select
-        customer_id,
-        {{ month_start('first_seen_at') }} as cohort_month,
-        first_touch_channel,
-        segment
-
-    from customers
-
-),
-
 customer_dimensions as (
 
-    select
-        customer_id,
-        cohort_month,
-        'all' as dimension,
-        'all' as dimension_value
-    from customer_cohorts
+    select * from {{ ref('int_customer_dimensions') }}
 
-    union all
+),
 
-    select
-        customer_id,
-        cohort_month,
-        'first_touch_channel' as dimension,
-        coalesce(first_touch_channel, 'unknown') as dimension_value
-    from customer_cohorts
+stages as (
 
-    union all
-
-    select
-        customer_id,
-        cohort_month,
-        'segment' as dimension,
-        coalesce(segment, 'unknown') as dimension_value
-    from customer_cohorts
+    {{ journey_stages_rows() }}
 
 ),
 
@@ -181,7 +139,9 @@ final as (
         cast(customers_reached as {{ type_double() }})
         / nullif(first_stage_reached, 0) as conversion_from_top,
         median_days_from_previous,
-        p90_days_from_previous
+        p90_days_from_previous,
+        previous_stage_reached as customers_reached_previous,
+        first_stage_reached as customers_reached_top
 
     from reference_counts
 

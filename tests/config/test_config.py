@@ -31,6 +31,17 @@ def test_user_file_merges_over_defaults_and_resolves_paths(tmp_path: Path) -> No
     assert config.lake == str((tmp_path / "lake_here").resolve())
 
 
+def test_sla_defaults_merge_with_overrides_and_become_the_dbt_var(tmp_path: Path) -> None:
+    assert default_config().sla.as_dbt_var() == {
+        "speed_to_lead_hours": 24.0,
+        "onboarding_start_days": 14.0,
+        "first_reply_hours": 24.0,
+    }
+    config = load_config(write(tmp_path, "sla:\n  first_reply_hours: 8\n"))
+    assert config.sla.first_reply_hours == 8.0
+    assert config.sla.speed_to_lead_hours == 24.0
+
+
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
@@ -54,6 +65,7 @@ def test_user_file_merges_over_defaults_and_resolves_paths(tmp_path: Path) -> No
         ),
         ("stages:\n  order: [visitor, lead\n", 3, "not valid YAML"),
         ("version: 2\n", 1, "from 1 to 1"),
+        ("sla:\n  speed_to_lead_hours: -2\n", 2, "at least 0"),
     ],
 )
 def test_mistakes_name_file_line_and_fix(tmp_path: Path, text: str, line: int, words: str) -> None:

@@ -325,18 +325,19 @@ def test_alerts_match_an_independent_computation_and_are_published(streamed: Str
 
 
 def test_a_new_stream_continues_from_the_published_state(streamed: Streamed) -> None:
+    # a CRM contact id: stored as is (e-mails are keyed hashes in the warehouse)
     known = _warehouse(
         streamed,
         "select customer_id, max(event_seq) as last_seq, "
-        "max(identifiers['email']) as email from main.customer_timeline "
-        "group by 1 having max(identifiers['email']) is not null order by 1 limit 1",
+        "max(identifiers['contact_id']) as contact_id from main.customer_timeline "
+        "group by 1 having max(identifiers['contact_id']) is not null order by 1 limit 1",
     ).iloc[0]
     event = {
         "event_id": "next-1",
         "event_type": "sales_contacted",
         "occurred_at": "2026-01-05T09:00:00Z",
         "received_at": "2026-01-05T09:00:00Z",
-        "identifiers": {"email": known.email},
+        "identifiers": {"contact_id": known.contact_id},
     }
     (streamed.landing / "sales" / "sales-next.jsonl").write_bytes(orjson.dumps(event) + b"\n")
     args = ["--input", str(streamed.landing), "--lake", str(streamed.lake), "--stop-after", "300"]

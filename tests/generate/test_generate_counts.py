@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from generate_helpers import landing_lines, truth
-
 from journeyline.generate import GenerateSummary
 from journeyline.generate.noise import REASON_CODES
 from journeyline.schema import STREAMS
+from tests.generate.generate_helpers import landing_lines, truth
 
 
 def test_lines_equal_valid_plus_duplicates_plus_malformed(any_run: GenerateSummary) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from generate_helpers import truth, valid_events
-
 from journeyline.generate import GenerateSummary
 from journeyline.schema import EVENT_TYPES, SURVEY_RANGES
+from tests.generate.generate_helpers import truth, valid_events
 
 
 def test_stream_and_event_type_are_in_the_vocabulary(any_run: GenerateSummary) -> None:

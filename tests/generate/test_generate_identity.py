@@ -12,12 +12,12 @@ from importlib import resources
 
 import phonenumbers
 import pytest
-from generate_helpers import truth, valid_events
 
 from journeyline.config import IdentityConfig, load_config
 from journeyline.generate import GenerateSummary
 from journeyline.generate.catalog import BLOCKED_EXTRAS, BLOCKED_ONLY
 from journeyline.schema import IDENTIFIER_TYPES
+from tests.generate.generate_helpers import truth, valid_events
 
 Key = tuple[str, str]
 

@@ -6,10 +6,9 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from generate_helpers import landing_lines, truth, valid_events
-
 from journeyline.generate import GenerateSummary, generate
 from journeyline.schema import STREAMS
+from tests.generate.generate_helpers import landing_lines, truth, valid_events
 
 FILE = re.compile(r"(marketing|sales|service)/\1-(\d{4}-\d{2})\.jsonl")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")

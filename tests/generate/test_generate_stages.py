@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from generate_helpers import truth
-
 from journeyline.generate import GenerateSummary
 from journeyline.schema import STAGES
+from tests.generate.generate_helpers import truth
 
 
 def _timelines(run: GenerateSummary) -> dict[str, list[dict[str, Any]]]:

@@ -6,6 +6,7 @@ Expected values are computed by hand from the journeys in conftest.py.
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlglot
 
-from journeyline.schema import SOURCE_STATS_SCHEMA, STAGES, TIMELINE_SCHEMA
+from journeyline.schema import PROVENANCE_FIELD, SOURCE_STATS_SCHEMA, STAGES, TIMELINE_SCHEMA
 from journeyline.warehouse import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
 
 SCHEMA = "journeyline_test"
@@ -71,6 +72,20 @@ def test_build_succeeds_with_every_test_and_unit_test_passing(built: Built) -> N
         "customers_pivot_stages_and_keep_outcome_as_current_stage",
         "stage_transitions_link_each_entry_to_the_previous_one",
         "funnel_counts_skipped_stages_as_passed_by_cohort_and_dimension",
+        # one per journey metric definition (SPEC §7)
+        "theme_consistency_and_changes_at_department_hand_offs",
+        "hand_offs_and_hard_restarts_against_the_previous_department_run",
+        "tickets_first_reply_sla_and_first_contact_resolution",
+        "speed_to_lead_and_onboarding_start_against_their_slas",
+        "experience_spread_buyer_customer_gap_and_post_purchase_friction",
+        "attribution_credits_first_last_linear_and_position_based",
+        "survey_answers_normalise_scores_and_classify_answers",
+        "cx_scores_nps_csat_ces_by_stage_and_stream",
+        "consistency_combines_the_metrics_per_customer",
+        "consistency_aggregates_pool_rates_over_the_slice",
+        "attribution_sums_credits_by_channel_and_campaign",
+        "journey_paths_count_ordered_stage_paths",
+        "fallout_counts_where_customers_stop",
     }
     assert all(node.status == "pass" for node in unit_tests)
     named_checks = {
@@ -92,7 +107,9 @@ def test_contract_tables_and_columns(built: Built) -> None:
     ):
         columns.setdefault(table, []).append(column)
 
-    assert set(TIMELINE_SCHEMA.names) <= set(columns["customer_timeline"])
+    # Every timeline column but the lake's provenance (the input file, for window re-runs).
+    lake_only = {PROVENANCE_FIELD.name}
+    assert set(TIMELINE_SCHEMA.names) - lake_only <= set(columns["customer_timeline"])
     assert columns["stg_lake__source_stats"] == SOURCE_STATS_SCHEMA.names
     assert columns["customers"][:13] == [
         "customer_id",
@@ -277,6 +294,19 @@ def test_funnel_dimensions(built: Built) -> None:
         f"order by 1, 2, 3",
     )
     jan, feb = date(2024, 1, 1), date(2024, 2, 1)
+    by_account = [row for row in rows if row[1] == "account"]
+    assert by_account == [
+        (jan, "account", "acc-1", 1),
+        (jan, "account", "acc-2", 1),
+        (feb, "account", "unknown", 1),  # cust-c passed lead on its way to customer
+    ]
+    by_campaign = [row for row in rows if row[1] == "first_touch_campaign"]
+    assert by_campaign == [
+        (jan, "first_touch_campaign", "unknown", 2),
+        (feb, "first_touch_campaign", "unknown", 1),
+    ]
+    rows = [row for row in rows if row[1] in ("first_touch_channel", "segment")]
+    jan, feb = date(2024, 1, 1), date(2024, 2, 1)
     assert rows == [
         (jan, "first_touch_channel", "email", 1),
         (jan, "first_touch_channel", "paid_search", 1),
@@ -400,3 +430,66 @@ def test_bigquery_target_parses_and_compiles_offline(monkeypatch, tmp_path) -> N
         sql = path.read_text(encoding="utf-8")
         sqlglot.parse(sql, read="bigquery")  # raises on a syntax error
         assert not [word for word in duckdb_only if word in sql], path.name
+
+
+JOURNEY_MARTS = (
+    "fct_journey_funnel",
+    "fct_journey_fallout",
+    "fct_journey_paths",
+    "fct_journey_consistency",
+    "agg_journey_consistency",
+    "fct_survey_answers",
+    "fct_cx_scores_by_stage",
+    "fct_attribution",
+)
+
+
+def test_bigquery_compiles_the_journey_marts_incremental_sql_and_semantic_layer(
+    monkeypatch, tmp_path
+) -> None:
+    """Offline against the BigQuery profile: the incremental branch of
+    fct_journey_consistency parses as BigQuery SQL, the large tables carry
+    partition / cluster configs, and the semantic layer validates by name."""
+    for name in ("JOURNEYLINE_DUCKDB_PATH", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"JOURNEYLINE_DBT_SCHEMA": "journeyline_staging"}
+    compiled = run_dbt(
+        ["compile", "--no-introspect", "--no-populate-cache", "--select", *JOURNEY_MARTS],
+        target="bigquery",
+        vars={"compile_incremental_sql": True},
+        env=env,
+        work_dir=tmp_path,
+    )
+    assert compiled.success, compiled.summary()
+    marts = tmp_path / "target" / "compiled" / "journeyline" / "models" / "marts"
+    consistency = (marts / "fct_journey_consistency.sql").read_text(encoding="utf-8")
+    assert "`journeyline_staging`.`fct_journey_consistency` as built" in consistency
+    assert "timestamp_diff" in consistency  # the look-back window, in BigQuery's spelling
+    for model in JOURNEY_MARTS:
+        sqlglot.parse((marts / f"{model}.sql").read_text(encoding="utf-8"), read="bigquery")
+
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text(encoding="utf-8"))
+    configs = {
+        node["name"]: node["config"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    assert configs["fct_journey_consistency"]["incremental_strategy"] == "merge"
+    assert configs["fct_journey_consistency"]["cluster_by"] == ["customer_id"]
+    assert configs["fct_survey_answers"]["partition_by"]["field"] == "answered_at"
+    assert configs["customer_timeline"]["partition_by"]["field"] == "event_date"
+
+    semantic = json.loads(
+        (tmp_path / "target" / "semantic_manifest.json").read_text(encoding="utf-8")
+    )
+    metrics = {metric["name"] for metric in semantic["metrics"]}
+    assert {
+        "stage_conversion_rate",
+        "stage_conversion_from_top",
+        "nps",
+        "speed_to_lead_median_hours",
+        "theme_consistency",
+    } <= metrics
+    assert semantic["project_configuration"]["time_spines"][0]["node_relation"]["alias"] == (
+        "metricflow_time_spine"
+    )

@@ -19,6 +19,7 @@ from apache_beam.testing.test_stream import TestStream as EventStream
 
 from journeyline.config import Config, default_config
 from journeyline.errors import PipelineError
+from journeyline.privacy import hasher_for
 from journeyline.progress import Progress
 from journeyline.stream import run_stream
 from pipelines.streaming import StreamRun, bigquery_schema, build_stream_pipeline
@@ -136,6 +137,7 @@ def test_without_java_kafka_fails_with_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_messages_go_through_the_shared_contract() -> None:
+    """Normalised, hashed like a batch row, quarantined with a reason, counted."""
     parse = ParseMessages(default_config(), "stream_test", "sales", "pubsub:sales-events")
     parse.setup()
     good = {
@@ -149,8 +151,10 @@ def test_messages_go_through_the_shared_contract() -> None:
     outputs += list(parse.process(PubsubMessage(b"{not json", {}, "m-2", published)))
     tables = [o for o in outputs if isinstance(o, pa.Table)]
     rows = pa.concat_tables(tables).to_pylist()
+    hasher = hasher_for(default_config().privacy)
+    assert hasher is not None  # tests/conftest.py sets the key: identifiers are hashed
     assert [(r["event_id"], r["stream"], r["identifiers"]) for r in rows] == [
-        ("e1", "sales", [("email", "a@x.co")])
+        ("e1", "sales", [("email", hasher.value("email", "a@x.co"))])
     ]
     assert rows[0]["received_at"] == published
     quarantined = [o.value for o in outputs if getattr(o, "tag", None) == QUARANTINE]

@@ -14,9 +14,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dq_warehouse import STAGING, build_warehouse
-
 from journeyline.config import load_config
+from tests.quality.dq_warehouse import STAGING, build_warehouse
 
 
 def main(customers: int = 15_000, events_per_customer: int = 10) -> None:

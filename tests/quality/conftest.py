@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dq_warehouse import build_warehouse
 
 from journeyline.config import Config, load_config
+from tests.quality.dq_warehouse import build_warehouse
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,7 @@ def build_warehouse(
     customers: int = 20,
     events_per_customer: int = 5,
 ) -> None:
-    """Create the five tables the gates read, clean: ``customers × events_per_customer`` events."""
+    """Create the tables the gates read, clean: ``customers × events_per_customer`` events."""
     s = schema
     con.execute(f"create schema if not exists {s}")
     con.execute(
@@ -67,6 +67,16 @@ def build_warehouse(
         from range({customers})
         """
     )
+    con.execute(
+        f"""
+        create or replace table {s}.identity_conflicts as
+        select 'shared_identifier' as rule, 'email' as identifier_type,
+               'team@acme.co' as identifier_value, 'c-0' as customer_id,
+               null::varchar as other_identifier_type, null::varchar as other_identifier_value,
+               null::varchar as other_customer_id,
+               'the only link between identifiers of different people' as detail
+        """
+    )
     # Two cohorts × two channels; customers_reached halves at each stage.
     con.execute(
         f"""
@@ -95,6 +105,34 @@ def build_warehouse(
                timestamptz '2024-03-01 00:00:00+00' as max_occurred_at,
                timestamptz '2024-03-01 01:00:00+00' as max_received_at
         from (select unnest(['marketing', 'sales', 'service']) as source) as src
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {s}.stg_lake__quarantine as
+        select 'run-1' as run_id, src.source, 'malformed_json' as reason_code,
+               'the input is not valid JSON' as reason, '{{' as raw,
+               timestamptz '2024-03-01 01:00:00+00' as received_at,
+               src.source || '.jsonl:' || q.range as location
+        from (select unnest(['marketing', 'sales', 'service']) as source) as src, range(10) as q
+        """
+    )
+    # The run log: one earlier published run with the same volume as this one.
+    con.execute(
+        f"""
+        create or replace table {s}.stg_ops__pipeline_runs as
+        select * from (values
+            ('run-0', timestamptz '2024-02-01 00:00:00+00', 'published'),
+            ('run-1', timestamptz '2024-03-01 02:00:00+00', 'running')
+        ) as t(run_id, started_at, status)
+        """
+    )
+    con.execute(
+        f"""
+        create or replace table {s}.stg_ops__source_runs as
+        select * replace ('run-0' as run_id) from {s}.stg_lake__source_stats
+        union all
+        select * from {s}.stg_lake__source_stats
         """
     )
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dq_warehouse import STAGING, with_check
 
 from journeyline.config import Config
 from journeyline.quality import CheckResult, run_gates
 from journeyline.quality import gates as gates_module
+from tests.quality.dq_warehouse import STAGING, with_check
 
 S = STAGING
 
@@ -284,7 +284,7 @@ def test_missing_table_is_an_error_for_its_checks_only(con, config):
     results = run(con, config)
 
     r = results["identifier_single_customer"]
-    assert failing(results) == {"identifier_single_customer"}
+    assert failing(results) == {"identifier_single_customer", "component_size", "identifier_limits"}
     assert (r.status, r.observed_value, r.blocks_publish) == ("error", None, True)
     assert r.details == f"table {S}.identity_map does not exist (did the dbt build run?)"
     assert r.message().startswith("⚠ identifier_single_customer on identity_map:")
@@ -299,6 +299,9 @@ def test_missing_table_of_a_warn_check_does_not_block(con, config):
         "reconciliation",
         "quarantine_rate",
         "identifier_drop_rate",
+        "identifier_null_rate",
+        "source_volume",
+        "source_freshness",
     }
     assert results["reconciliation"].blocks_publish
     assert not results["quarantine_rate"].blocks_publish

@@ -64,6 +64,18 @@ def row_record(value: Any, location: str, max_raw_bytes: int) -> RawRecord:
     return RawRecord(raw, location, value)
 
 
+def parse_line(
+    line: bytes, location: str, max_raw_bytes: int, first: bool = False
+) -> RawRecord | None:
+    """One JSON line as a record (its value, or the rejection saying why not); None if blank."""
+    data = line.rstrip(b"\r\n")
+    if first and data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    if not data.strip():
+        return None
+    return json_record(data, location, max_raw_bytes)
+
+
 def json_record(data: bytes, location: str, max_raw_bytes: int) -> RawRecord:
     """One JSON value (a line of a file, or a message): its record, or why it is rejected."""
     raw = data.decode("utf-8", errors="replace")
@@ -88,12 +100,9 @@ def read_json_lines(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:
     with FileSystems.open(path) as handle:
         stream = io.BufferedReader(handle) if not isinstance(handle, io.BufferedReader) else handle
         for number, line in enumerate(stream, start=1):
-            data = line.rstrip(b"\r\n")
-            if number == 1 and data.startswith(_BOM):
-                data = data[len(_BOM) :]
-            if not data.strip():
-                continue
-            yield json_record(data, f"{path}:{number}", max_raw_bytes)
+            record = parse_line(line, f"{path}:{number}", max_raw_bytes, number == 1)
+            if record is not None:
+                yield record
 
 
 def read_json_document(path: str, max_raw_bytes: int) -> Iterator[RawRecord]:

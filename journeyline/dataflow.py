@@ -1,0 +1,63 @@
+"""Running the batch job's Beam step on Dataflow: where workers find the lake.
+
+The orchestration around the Beam job (lake state, CURRENT pointer, run log, dbt, gates)
+works on a folder. On Dataflow that folder is a Cloud Storage FUSE mount of the lake
+bucket (Cloud Composer mounts its bucket at /home/airflow/gcs; GKE and Cloud Run mount
+buckets the same way), and ``lake_uri`` names the same place as the workers see it. Every
+lake path handed to the pipeline is translated; input files are read where the sources
+say (``gs://`` locations on Dataflow). The code reaches the workers as this project's
+``setup.py`` package (``--setup_file``, added unless given).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from journeyline.config import Config
+from journeyline.errors import InputError
+
+REMOTE_RUNNERS = ("DataflowRunner", "dataflow")
+SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
+
+
+def remote_runner(beam_args: list[str]) -> bool:
+    """True when the Beam options ask for a runner whose workers are other machines."""
+    for i, arg in enumerate(beam_args):
+        value = arg.split("=", 1)[1] if arg.startswith("--runner=") else None
+        if arg == "--runner" and i + 1 < len(beam_args):
+            value = beam_args[i + 1]
+        if value and value.endswith(REMOTE_RUNNERS):
+            return True
+    return False
+
+
+def worker_paths(config: Config, beam_args: list[str]) -> Callable[[str], str]:
+    """Lake paths as the pipeline's workers see them (identity for local runners)."""
+    if not remote_runner(beam_args):
+        return lambda path: path
+    if not config.lake_uri:
+        raise InputError(
+            f"Dataflow workers cannot write to the local lake folder {config.lake}",
+            "keep the lake in a Cloud Storage bucket mounted here (Cloud Storage FUSE, e.g. "
+            "Composer's /home/airflow/gcs/data/lake) and set `lake_uri: gs://BUCKET/data/lake` "
+            "to the same place in journeyline.yml",
+        )
+    local, remote = config.lake.rstrip("/"), config.lake_uri.rstrip("/")
+
+    def translate(path: str) -> str:
+        return remote + path[len(local) :] if path.startswith(local) else path
+
+    return translate
+
+
+def with_setup_file(beam_args: list[str], setup: Path = SETUP_FILE) -> list[str]:
+    """Beam options for a remote runner package this project (``--setup_file``) by default."""
+    if not remote_runner(beam_args) or any(a.startswith("--setup_file") for a in beam_args):
+        return list(beam_args)
+    if not setup.is_file():
+        raise InputError(
+            f"Dataflow workers need journeyline's code, but {setup} does not exist",
+            "run from a checkout or the launcher image, or pass --setup_file=PATH/setup.py",
+        )
+    return [*beam_args, f"--setup_file={setup}"]

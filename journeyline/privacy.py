@@ -1,0 +1,160 @@
+"""Keyed hashing of personal identifiers, suppression of forgotten people, redaction (SPEC §10).
+
+E-mail addresses and phone numbers are replaced by an HMAC-SHA256 of their
+*normalised* value right after normalisation, so the same person still matches
+across sources while no clear value leaves the pipeline (lake, warehouse,
+quarantine, logs). The key never travels with the job: it is read where it is
+used, from the environment variable ``privacy.key_env`` (locally, Airflow,
+cron) or from Secret Manager (``privacy.key_secret``, Dataflow workers), and is
+never logged, pickled into a job graph or written anywhere.
+
+A forgotten person leaves a *suppression*: the keyed hash of every identifier
+they had. An incoming event that carries any of them is quarantined with reason
+``suppressed`` and its raw text blanked, so reconciliation stays exact and the
+person does not come back.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeyline.config.model import PrivacyConfig
+from journeyline.errors import InputError
+
+KEY_MIN_CHARS = 16
+HASH_PREFIX = "hmac:"
+SUPPRESSED_RAW = "[redacted: the person asked to be forgotten]"
+_EMAIL_TEXT = re.compile(r"[^@\s\"'<>,;:()\[\]{}\\]+@[^@\s\"'<>,;:()\[\]{}\\]+\.[A-Za-z]{2,}")
+# An international number in free text (a leading +); in JSON, any value under a phone key.
+_PHONE_TEXT = re.compile(r"\+\d[\d\s().\-]{5,}\d")
+_PHONE_KEY = re.compile(r"phone|mobile|fax|tel", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def _secret_manager_key(name: str) -> bytes:
+    """The key from Secret Manager (Application Default Credentials, REST API)."""
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
+    response = AuthorizedSession(credentials).get(
+        f"https://secretmanager.googleapis.com/v1/{name}:access", timeout=30
+    )
+    if response.status_code != 200:
+        raise InputError(
+            f"cannot read the hash key from Secret Manager ({name}): HTTP {response.status_code}",
+            "grant the job's service account roles/secretmanager.secretAccessor on the secret",
+        )
+    return base64.b64decode(response.json()["payload"]["data"])
+
+
+def hash_key(privacy: PrivacyConfig) -> bytes:
+    """The HMAC key: the environment variable first, else Secret Manager; clear errors."""
+    value = os.environ.get(privacy.key_env, "")
+    if value:
+        if len(value) < KEY_MIN_CHARS:
+            raise InputError(
+                f"the hash key in ${privacy.key_env} is shorter than {KEY_MIN_CHARS} characters",
+                "use a long random key, e.g. `export "
+                f"{privacy.key_env}=$(python -c 'import secrets; print(secrets.token_hex(32))')`",
+            )
+        return value.encode("utf-8")
+    if privacy.key_secret:
+        return _secret_manager_key(privacy.key_secret)
+    raise InputError(
+        f"privacy is on (e-mail and phone are keyed-hashed) but ${privacy.key_env} is not set",
+        f"set {privacy.key_env} to a long random secret kept outside the repository (the same "
+        "key for every run, or identities split), or set privacy.key_secret for Dataflow, or "
+        "turn hashing off with `privacy: {enabled: false}`",
+    )
+
+
+def _hmac(key: bytes, *parts: str) -> str:
+    return hmac.new(key, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+class IdentifierHasher:
+    """Replaces normalised values of the configured types by their keyed hash."""
+
+    def __init__(self, key: bytes, types: Iterable[str]) -> None:
+        self._key = key
+        self.types = frozenset(types)
+
+    def __repr__(self) -> str:  # never show the key
+        return f"IdentifierHasher(types={sorted(self.types)})"
+
+    def __reduce__(self) -> tuple:  # never pickle the key into a job graph
+        raise TypeError("IdentifierHasher holds the hash key and must not be pickled")
+
+    def value(self, id_type: str, value: str) -> str:
+        """The stored form of a normalised identifier (hashed if its type is configured)."""
+        if id_type not in self.types:
+            return value
+        return HASH_PREFIX + _hmac(self._key, id_type, value)[:32]
+
+    def suppression(self, id_type: str, stored_value: str) -> str:
+        """The suppression hash of an identifier in its stored form."""
+        return _hmac(self._key, "suppress", id_type, stored_value)
+
+    def redact(self, text: str) -> str:
+        """Text fit to keep: e-mail addresses hashed, phone numbers masked (in JSON, every
+        value under a phone-like key; in any text, numbers written with a leading +)."""
+        try:
+            document = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            document = None
+        if isinstance(document, dict | list):
+            text = orjson.dumps(self._redact_json(document)).decode()
+        text = _EMAIL_TEXT.sub(lambda m: self.value("email", m.group(0).strip().lower()), text)
+        return _PHONE_TEXT.sub("[phone]", text)
+
+    def _redact_json(self, node: Any, key: str = "") -> Any:
+        if isinstance(node, dict):
+            return {k: self._redact_json(v, str(k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._redact_json(v, key) for v in node]
+        if _PHONE_KEY.search(key) and node not in (None, ""):
+            return "[phone]"
+        return node
+
+
+def hasher_for(privacy: PrivacyConfig) -> IdentifierHasher | None:
+    """The hasher a run uses, or None when privacy is off and nobody is suppressed."""
+    if not privacy.hashed_types and not privacy.suppressed:
+        return None
+    return IdentifierHasher(hash_key(privacy), privacy.hashed_types)
+
+
+def key_fingerprint(privacy: PrivacyConfig) -> str:
+    """A non-reversible fingerprint of the key in use ("off" without hashing): stored in the
+    lake state so that a changed key forces a rebuild instead of splitting identities."""
+    if not privacy.hashed_types:
+        return "off"
+    return _hmac(hash_key(privacy), "journeyline key fingerprint")[:16]
+
+
+def redact_quarantine(table: pa.Table, privacy: PrivacyConfig) -> pa.Table:
+    """Quarantine rows fit to leave the pipeline: raw text and reason redacted, and the raw
+    text of a suppressed (forgotten) person's event blanked."""
+    hasher = hasher_for(privacy)
+    if hasher is None or table.num_rows == 0:
+        return table
+    suppressed = pc.equal(table.column("reason_code"), "suppressed").to_pylist()
+    raw = [
+        SUPPRESSED_RAW if gone else hasher.redact(text)
+        for text, gone in zip(table.column("raw").to_pylist(), suppressed, strict=True)
+    ]
+    reason = [hasher.redact(text) for text in table.column("reason").to_pylist()]
+    table = table.set_column(table.schema.get_field_index("raw"), "raw", pa.array(raw))
+    return table.set_column(table.schema.get_field_index("reason"), "reason", pa.array(reason))

@@ -1,0 +1,121 @@
+-- Per customer: department hand-offs (consecutive events of different
+-- streams) and hard restarts among them: the receiving department's event
+-- carries none of the identifiers the previous department used on its run of
+-- events before the hand-off, so the customer had to start over.
+with
+
+timeline as (
+
+    select * from {{ ref('stg_lake__timeline') }}
+
+),
+
+event_identifiers as (
+
+    select * from {{ ref('int_event_identifiers') }}
+
+),
+
+events as (
+
+    select
+        customer_id,
+        event_id,
+        event_seq,
+        stream,
+        lag(stream) over (
+            partition by customer_id order by event_seq
+        ) as previous_stream
+
+    from timeline
+
+),
+
+marked as (
+
+    select
+        customer_id,
+        event_id,
+        event_seq,
+        coalesce(
+            previous_stream is not null and stream != previous_stream, false
+        ) as is_handoff
+
+    from events
+
+),
+
+segmented as (
+
+    -- A department run: consecutive events of one stream, numbered 0, 1, ….
+    select
+        customer_id,
+        event_id,
+        is_handoff,
+        sum(case when is_handoff then 1 else 0 end) over (
+            partition by customer_id
+            order by event_seq
+            rows between unbounded preceding and current row
+        ) as run_number
+
+    from marked
+
+),
+
+run_identifiers as (
+
+    select distinct
+        segmented.customer_id,
+        segmented.run_number,
+        event_identifiers.identifier_type,
+        event_identifiers.identifier_value
+
+    from segmented
+
+    inner join event_identifiers
+        on segmented.event_id = event_identifiers.event_id
+
+),
+
+recognised_handoffs as (
+
+    -- Hand-off events sharing at least one identifier with the previous run.
+    select distinct handoffs.event_id
+
+    from segmented as handoffs
+
+    inner join event_identifiers
+        on handoffs.event_id = event_identifiers.event_id
+
+    inner join run_identifiers
+        on
+            handoffs.customer_id = run_identifiers.customer_id
+            and handoffs.run_number - 1 = run_identifiers.run_number
+            and event_identifiers.identifier_type
+            = run_identifiers.identifier_type
+            and event_identifiers.identifier_value
+            = run_identifiers.identifier_value
+
+    where handoffs.is_handoff
+
+),
+
+final as (
+
+    select
+        segmented.customer_id,
+        {{ count_where('segmented.is_handoff') }} as handoffs_count,
+        {{ count_where(
+            'segmented.is_handoff and recognised_handoffs.event_id is null'
+        ) }} as hard_restarts_count
+
+    from segmented
+
+    left join recognised_handoffs
+        on segmented.event_id = recognised_handoffs.event_id
+
+    group by 1
+
+)
+
+select * from final

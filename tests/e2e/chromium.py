@@ -1,0 +1,84 @@
+"""Load a local page in headless Chromium (selenium + Debian's chromedriver) and report on it.
+
+The browser's own logs are the evidence: console messages (``browser`` log) and
+every request the page made (``performance`` log, ``Network.requestWillBeSent``).
+A missing browser is a test failure with the install command, never a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from journeyline.reports.browser import HEADLESS_FLAGS
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+LOCAL_SCHEMES = ("file:", "data:", "about:", "chrome:", "blob:")
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    """What a page did when it loaded."""
+
+    title: str
+    console_errors: list[str]
+    requests: list[str]
+    counts: dict[str, int]
+
+    @property
+    def external_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(LOCAL_SCHEMES)]
+
+
+def browser_paths() -> tuple[str, str]:
+    chromium = shutil.which("chromium") or CHROMIUM
+    driver = shutil.which("chromedriver") or CHROMEDRIVER
+    if not (Path(chromium).is_file() and Path(driver).is_file()):
+        pytest.fail(
+            "headless Chromium is needed for the report tests: "
+            "apt-get install -y --no-install-recommends chromium chromium-driver "
+            "(.ci/run does this)"
+        )
+    return chromium, driver
+
+
+def load(page: Path, selectors: dict[str, str], *, script: str | None = None) -> PageLoad:
+    """Open ``page``, wait for it to load, count the elements of each CSS selector."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver_path = browser_paths()
+    options = Options()
+    options.binary_location = chromium
+    for flag in HEADLESS_FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,1600")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(page.resolve().as_uri())
+        counts = {
+            name: int(driver.execute_script(f"return document.querySelectorAll({sel!r}).length"))
+            for name, sel in selectors.items()
+        }
+        if script:
+            counts["script"] = int(driver.execute_script(script))
+        console = driver.get_log("browser")
+        performance = driver.get_log("performance")
+        title = driver.title
+    finally:
+        driver.quit()
+    requests = []
+    for entry in performance:
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            requests.append(message["params"]["request"]["url"])
+    errors = [e["message"] for e in console if e.get("level") == "SEVERE"]
+    return PageLoad(title, errors, requests, counts)

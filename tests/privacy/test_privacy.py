@@ -1,0 +1,147 @@
+"""Keyed hashing after normalisation, key handling, redaction and suppression."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from journeyline.config import SourceConfig, default_config
+from journeyline.config.model import PrivacyConfig
+from journeyline.errors import InputError
+from journeyline.privacy import (
+    SUPPRESSED_RAW,
+    IdentifierHasher,
+    hash_key,
+    hasher_for,
+    key_fingerprint,
+    redact_quarantine,
+)
+from journeyline.schema import QUARANTINE_SCHEMA
+from tests.conftest import TEST_HASH_KEY
+from transforms.contract import Accepted, Rejection, RowContract
+
+RECEIVED = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+SOURCE = SourceConfig(name="crm", format="canonical", location="/x", stream="sales")
+
+
+def record(**identifiers: str) -> dict:
+    return {
+        "event_id": "e1",
+        "stream": "sales",
+        "event_type": "deal_won",
+        "occurred_at": "2025-05-01T10:00:00Z",
+        "identifiers": identifiers,
+        "properties": {"note": "call Ann at +49 30 1234567 or ann@acme.example"},
+    }
+
+
+def accepted(config, **identifiers: str) -> dict:
+    outcome = RowContract(config, SOURCE).check(record(**identifiers), RECEIVED)
+    assert isinstance(outcome, Accepted), outcome
+    return outcome.row
+
+
+def test_email_and_phone_are_hashed_after_normalisation_so_they_still_match() -> None:
+    config = default_config()
+    one = dict(
+        accepted(config, email=" Ann@ACME.example ", phone="+1 (415) 555-0134")["identifiers"]
+    )
+    two = dict(accepted(config, email="ann@acme.example", phone="+14155550134")["identifiers"])
+    assert one == two
+    assert one["email"].startswith("hmac:") and "acme" not in one["email"]
+    assert one["phone"].startswith("hmac:") and one["phone"] != one["email"]
+
+
+def test_other_types_stay_clear_and_hashing_can_be_turned_off_or_narrowed() -> None:
+    row = accepted(default_config(), email="ann@acme.example", user_id="U1")
+    assert dict(row["identifiers"])["user_id"] == "U1"
+    assert "ann@acme.example" not in row["properties"] and "1234567" not in row["properties"]
+    off = replace(default_config(), privacy=PrivacyConfig(enabled=False))
+    assert dict(accepted(off, email="ann@acme.example")["identifiers"])["email"] == (
+        "ann@acme.example"
+    )
+    phone_only = replace(default_config(), privacy=PrivacyConfig(hash_identifiers=("phone",)))
+    assert dict(accepted(phone_only, email="ann@acme.example")["identifiers"])["email"] == (
+        "ann@acme.example"
+    )
+
+
+def test_a_different_key_gives_different_hashes_and_a_different_fingerprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    privacy = PrivacyConfig()
+    first = IdentifierHasher(hash_key(privacy), privacy.hashed_types).value("email", "a@b.co")
+    fingerprint = key_fingerprint(privacy)
+    monkeypatch.setenv(privacy.key_env, "another-key-of-enough-length")
+    second = IdentifierHasher(hash_key(privacy), privacy.hashed_types).value("email", "a@b.co")
+    assert first != second and key_fingerprint(privacy) != fingerprint
+    assert TEST_HASH_KEY not in fingerprint
+
+
+def test_a_missing_or_short_key_is_an_input_error_that_never_shows_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("JOURNEYLINE_HASH_KEY")
+    with pytest.raises(InputError, match="JOURNEYLINE_HASH_KEY is not set") as missing:
+        hash_key(PrivacyConfig())
+    assert missing.value.exit_code == 2
+    monkeypatch.setenv("JOURNEYLINE_HASH_KEY", "short-secret")
+    with pytest.raises(InputError, match="shorter than") as short:
+        hash_key(PrivacyConfig())
+    assert "short-secret" not in str(short.value)
+    assert hasher_for(PrivacyConfig(enabled=False)) is None
+
+
+def test_the_hasher_never_shows_or_pickles_its_key() -> None:
+    hasher = hasher_for(PrivacyConfig())
+    assert hasher is not None
+    assert TEST_HASH_KEY not in repr(hasher)
+    with pytest.raises(TypeError):
+        pickle.dumps(hasher)
+
+
+def test_quarantined_text_is_redacted_and_a_suppressed_persons_blanked() -> None:
+    rows = [
+        {
+            "run_id": "r",
+            "source": "crm",
+            "reason_code": code,
+            "reason": "no usable identifier in {'email': 'Bob@x.example'}",
+            "raw": raw,
+            "received_at": RECEIVED,
+            "location": f"/in/f.jsonl:{i}",
+        }
+        for i, (code, raw) in enumerate(
+            [
+                ("no_valid_identifier", '{"email": "Bob@x.example", "mobile": "0171 555"}'),
+                ("malformed_json", "{broken bob@x.example +44 20 7946 0958"),
+                ("suppressed", '{"email": "gone@x.example"}'),
+            ]
+        )
+    ]
+    out = redact_quarantine(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA), PrivacyConfig())
+    text = " ".join(out["raw"].to_pylist() + out["reason"].to_pylist()).lower()
+    for secret in ("bob@x.example", "0171 555", "7946", "gone@x.example"):
+        assert secret not in text
+    assert out["raw"].to_pylist()[2] == SUPPRESSED_RAW
+    assert out["reason_code"].to_pylist() == [r["reason_code"] for r in rows]
+
+
+def test_a_suppressed_identifier_is_rejected_as_suppressed() -> None:
+    config = default_config()
+    hasher = hasher_for(config.privacy)
+    assert hasher is not None
+    stored = hasher.value("email", "ann@acme.example")
+    forgotten = config.with_suppressions(frozenset({hasher.suppression("email", stored)}))
+    outcome = RowContract(forgotten, SOURCE).check(
+        record(email="ANN@acme.example", user_id="U7"), RECEIVED
+    )
+    assert isinstance(outcome, Rejection) and outcome.code == "suppressed"
+    assert "ann" not in outcome.reason.lower()
+    assert isinstance(
+        RowContract(forgotten, SOURCE).check(record(email="bob@acme.example"), RECEIVED), Accepted
+    )
