@@ -14,7 +14,7 @@ import traceback
 from datetime import date
 from pathlib import Path
 
-from journeyline.config import ConfigError, load_config
+from journeyline.config import Config, ConfigError, load_config
 from journeyline.errors import InputError, JourneylineError
 
 _QUIET_LOGGERS = ("apache_beam", "great_expectations", "dbt", "urllib3", "google")
@@ -43,20 +43,25 @@ def _cmd_generate(args: argparse.Namespace, _beam_args: list[str]) -> int:
     return 0
 
 
+def _with_landing(config: Config, folder: str | None) -> Config:
+    """The configuration reading a landing folder in `generate` layout, when one is given."""
+    if not folder:
+        return config
+    if not Path(folder).is_dir():
+        raise InputError(
+            f"the input folder {folder} does not exist",
+            "run `journeyline generate --out DIR` first, or pass the landing folder that "
+            "holds marketing/, sales/ and service/",
+        )
+    return config.with_input(folder)
+
+
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from journeyline.progress import Progress
     from journeyline.run import blocked_error, run_batch
     from journeyline.summary import format_run
 
-    config = load_config(args.config)
-    if args.input:
-        if not Path(args.input).is_dir():
-            raise InputError(
-                f"the input folder {args.input} does not exist",
-                "run `journeyline generate --out DIR` first, or pass the landing folder that "
-                "holds marketing/, sales/ and service/",
-            )
-        config = config.with_input(args.input)
+    config = _with_landing(load_config(args.config), args.input)
     config = config.with_paths(lake=args.lake, warehouse=args.warehouse)
     from journeyline.windows import Window
 
@@ -76,6 +81,17 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if result.status == "blocked":
         raise blocked_error(result)
     return 0
+
+
+def _cmd_stream(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from journeyline.progress import Progress
+    from journeyline.stream import check_stop_after, format_stream, run_stream
+
+    config = _with_landing(load_config(args.config), args.input).with_paths(lake=args.lake)
+    progress = Progress(total_steps=1, quiet=args.quiet)
+    result = run_stream(config, beam_args, progress, check_stop_after(args.stop_after))
+    print(format_stream(result))
+    return 0 if result.submitted or result.reconciles else 4
 
 
 def _cmd_forget(args: argparse.Namespace, beam_args: list[str]) -> int:
@@ -190,6 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--end", type=_day, help="window end day, exclusive (YYYY-MM-DD)")
     run.set_defaults(func=_cmd_run)
 
+    stream = sub.add_parser(
+        "stream", help="the streaming job: timeline revisions and alerts in event time"
+    )
+    stream.add_argument(
+        "--config", help="journeyline.yml (default: ./journeyline.yml or built-ins)"
+    )
+    stream.add_argument(
+        "--input", help="landing folder in `generate` layout to watch, instead of the sources"
+    )
+    stream.add_argument("--lake", help="lake folder (overrides lake; output goes to <lake>/stream)")
+    stream.add_argument(
+        "--stop-after",
+        type=float,
+        metavar="SECONDS",
+        help="stop cleanly after this many seconds (default: run until Ctrl-C)",
+    )
+    stream.add_argument("--quiet", action="store_true", help="no progress output")
+    stream.set_defaults(func=_cmd_stream)
     fg = sub.add_parser(
         "forget", help="erase one person everywhere (GDPR) and suppress re-ingestion"
     )
@@ -223,7 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
-    unknown = [a for a in beam_args if a.startswith("-") and args.command not in ("run", "forget")]
+    unknown = [
+        a
+        for a in beam_args
+        if a.startswith("-") and args.command not in ("run", "stream", "forget")
+    ]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)

@@ -45,6 +45,7 @@ from journeyline.warehouse.project import profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
+from transforms.alerts import ALERT_SCHEMA
 
 STEPS = 4
 PREVIOUS_TABLES = ("timeline", "identity_map", "identity_edges", "quarantine")
@@ -188,7 +189,10 @@ def record_merges(
 
 
 def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> DbtOutcome:
-    variables = project_vars(config, attempt_path, lake.ops)
+    stream = config.streaming.output
+    if "://" not in stream:  # the alerts table exists, empty, before any stream ran
+        ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
+    variables = {**project_vars(config, attempt_path, lake.ops), "stream_path": stream}
     env = profile_env(config)
     if config.warehouse.type == "bigquery":
         extra_vars, env = bigquery.dbt_settings(config)

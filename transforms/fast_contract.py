@@ -330,6 +330,8 @@ class FastCanonical:
         good &= occurred_us >= self.earliest_us
         if not good.all():
             fallback = sorted(fallback + [keep[j] for j in np.flatnonzero(~good)])
+        if not good.any():
+            return FastResult(None, [], fallback, 0)
         rows = pa.array(np.flatnonzero(good))
         columns: dict[str, Any] = dict(cols)
         columns["occurred_at"] = pa.array(occurred_us, pa.int64()).cast(TIMESTAMP)

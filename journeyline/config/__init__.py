@@ -15,9 +15,11 @@ from journeyline.config.model import (
     default_config,
     load_config,
 )
+from journeyline.config.streaming import AlertsConfig, StreamingConfig
 from journeyline.config.validate import ConfigError
 
 __all__ = [
+    "AlertsConfig",
     "CheckConfig",
     "Config",
     "ConfigError",
@@ -29,6 +31,7 @@ __all__ = [
     "SourceConfig",
     "StageRule",
     "StagesConfig",
+    "StreamingConfig",
     "WarehouseConfig",
     "default_config",
     "load_config",

@@ -17,6 +17,15 @@ from journeyline.config.sources import (
     check_source,
     check_source_semantics,
 )
+from journeyline.config.streaming import (
+    ALERTS,
+    STREAMING,
+    AlertsConfig,
+    StreamingConfig,
+    build_alerts,
+    build_streaming,
+    check_streaming,
+)
 from journeyline.config.validate import (
     Bool,
     ConfigError,
@@ -118,6 +127,8 @@ _CHECK = Obj(
         "enabled": Bool(),
         # Checks that compare with recent runs: how many published runs make the baseline.
         "runs": Num(minimum=1, maximum=1000, integer=True),
+        # Checks on volumes: a baseline smaller than this many rows is noise, not judged.
+        "min_rows": Num(minimum=0, integer=True),
         # Per-source/per-stream checks: only these sources or streams (default: all).
         "targets": ListOf(Str(pattern=_NAME), min_items=1),
     }
@@ -197,6 +208,8 @@ SPEC = Obj(
                 "batch_rows": Num(minimum=100, integer=True),
             }
         ),
+        "streaming": STREAMING,
+        "alerts": ALERTS,
     }
 )
 
@@ -279,6 +292,7 @@ class CheckConfig:
     max: float | None = None
     enabled: bool = True
     runs: int | None = None
+    min_rows: int | None = None
     targets: tuple[str, ...] | None = None
 
 
@@ -350,6 +364,8 @@ class Config:
     quality: dict[str, CheckConfig]
     pipeline: PipelineConfig
     sla: SlaConfig
+    streaming: StreamingConfig
+    alerts: AlertsConfig
     privacy: PrivacyConfig = PrivacyConfig()
     # The lake as Dataflow workers see it (gs://…) when `lake` is its Cloud Storage FUSE mount.
     lake_uri: str | None = None
@@ -378,6 +394,9 @@ class Config:
         cfg = self
         if lake:
             cfg = replace(cfg, lake=str(Path(lake).resolve()))
+            if not cfg.raw.get("streaming", {}).get("output"):
+                output = f"{cfg.lake}/stream"
+                cfg = replace(cfg, streaming=replace(cfg.streaming, output=output))
         if warehouse:
             resolved = str(Path(warehouse).resolve())
             cfg = replace(cfg, warehouse=replace(cfg.warehouse, path=resolved))
@@ -464,6 +483,7 @@ def _semantic_checks(data: dict[str, Any], origin: str) -> None:
                     f"'identity.{section}' names {key!r}, which is not an identifier type",
                     "use one of: " + ", ".join(sorted(known)),
                 )
+    check_streaming(data, vocab, origin)
     order = data["stages"]["order"]
     for rule in data["stages"]["rules"]:
         if rule["stage"] not in order or (rule.get("after") and rule["after"] not in order):
@@ -481,11 +501,12 @@ def _tuple_targets(check: dict[str, Any]) -> dict[str, Any]:
 
 def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
     _semantic_checks(data, origin)
+    lake = _resolve(data["lake"], base)
     wh = data["warehouse"]
     ident = data["identity"]
     contract = data["contract"]
     return Config(
-        lake=_resolve(data["lake"], base),
+        lake=lake,
         warehouse=WarehouseConfig(
             type=wh["type"],
             path=_resolve(wh["path"], base),
@@ -549,6 +570,8 @@ def _build(data: dict[str, Any], base: Path, origin: str) -> Config:
             for name, c in data["quality"]["checks"].items()
         },
         pipeline=PipelineConfig(**data["pipeline"]),
+        streaming=build_streaming(data["streaming"], lake, lambda p: _resolve(p, base)),
+        alerts=build_alerts(data["alerts"]),
         sla=SlaConfig(**{k: float(v) for k, v in data["sla"].items()}),
         lake_uri=data.get("lake_uri"),
         privacy=PrivacyConfig(

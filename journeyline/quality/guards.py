@@ -36,11 +36,13 @@ CONFLICTS = "identity_conflicts"
 RUN_HISTORY = "stg_ops__pipeline_runs"
 SOURCE_HISTORY = "stg_ops__source_runs"
 DEFAULT_HISTORY_RUNS = 5
+DEFAULT_MIN_ROWS = 50
 COMPONENT_SAMPLES = 20  # the largest customers only: the rest cannot be larger
 
 
-def _history_runs(_config: Config, cfg: CheckConfig) -> list[object]:
-    return [int(cfg.runs or DEFAULT_HISTORY_RUNS)]
+def _volume_params(_config: Config, cfg: CheckConfig) -> list[object]:
+    runs = int(cfg.runs or DEFAULT_HISTORY_RUNS)
+    return [runs, int(DEFAULT_MIN_ROWS if cfg.min_rows is None else cfg.min_rows)]
 
 
 def _component_limit(config: Config, _cfg: CheckConfig) -> tuple[float | None, float | None]:
@@ -146,7 +148,7 @@ GUARDS: tuple[CheckSpec, ...] = (
             )
             select c.source, c.input_count, b.baseline_input,
                    coalesce(b.history_runs, 0) as history_runs,
-                   case when sum(c.input_count) over () > 0
+                   case when sum(c.input_count) over () > 0 and b.baseline_input >= ?
                        then (c.input_count / nullif(b.baseline_input, 0) - 1)::double
                    end as volume_change
             from {{schema}}.{SOURCE_STATS} as c
@@ -155,9 +157,12 @@ GUARDS: tuple[CheckSpec, ...] = (
         """,
         rate_column="volume_change",
         rate_label="volume change vs the median of recent published runs",
-        # the first run, a new source, or a run that read no input (an erasure re-stitch)
-        unchecked="no published run with input to compare with, or no input in this run",
-        params=_history_runs,
+        # the first run, a new source, a tiny source, or a run that read no input (an erasure)
+        unchecked=(
+            "no published run with input to compare with, a baseline under min_rows, "
+            "or no input in this run"
+        ),
+        params=_volume_params,
     ),
     CheckSpec(
         name="source_freshness",

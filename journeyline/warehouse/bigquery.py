@@ -33,7 +33,7 @@ from journeyline.config import Config
 from journeyline.errors import PipelineError
 from journeyline.ops import OPS_SCHEMAS
 from journeyline.quality import CheckResult, run_gates
-from journeyline.quality.checks import CHECKS
+from journeyline.quality.gates import CATALOG
 from journeyline.schema import (
     IDENTITY_CONFLICTS_SCHEMA,
     IDENTITY_MAP_SCHEMA,
@@ -42,6 +42,7 @@ from journeyline.schema import (
     SOURCE_STATS_SCHEMA,
     TIMELINE_SCHEMA,
 )
+from transforms.alerts import ALERT_SCHEMA
 
 ENDPOINT_ENV = "JOURNEYLINE_BQ_API_ENDPOINT"
 TOKEN_ENV = "JOURNEYLINE_BQ_TOKEN"
@@ -222,7 +223,8 @@ def in_bucket(config: Config, folder: str | Path) -> str:
 
 
 def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) -> dict[str, int]:
-    """Load one lake attempt and the run log into the lake and ops datasets."""
+    """Load one lake attempt, the stream's alerts (unless the stream writes them to
+    BigQuery itself) and the run log into the lake and ops datasets."""
     wh = config.warehouse
     loaded = {}
     try:
@@ -232,6 +234,10 @@ def load_lake(config: Config, attempt_path: str | Path, ops_path: str | Path) ->
             ref = _table_ref(config, wh.lake_dataset, name)
             folder = in_bucket(config, f"{attempt_path}/{name}")
             loaded[name] = load_folder(bq, ref, folder, schema, name)
+        if not config.streaming.bigquery_dataset:  # else the stream writes `alerts` itself
+            ref = _table_ref(config, wh.lake_dataset, "alerts")
+            folder = in_bucket(config, f"{config.streaming.output.rstrip('/')}/alerts")
+            loaded["alerts"] = load_folder(bq, ref, folder, ALERT_SCHEMA, "alerts")
         loaded.update(load_ops(config, ops_path, bq))
     except PipelineError:
         raise
@@ -292,7 +298,7 @@ def fetch(bq: Any, sql: str) -> pa.Table:
 
 def _needed_columns() -> dict[str, set[str]]:
     needed: dict[str, set[str]] = {}
-    for spec in CHECKS:
+    for spec in CATALOG:  # every gate: the row checks and the join guards
         for table, columns in spec.requires.items():
             needed.setdefault(table, set()).update(columns)
     return needed

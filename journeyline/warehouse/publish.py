@@ -28,6 +28,7 @@ DATA_TABLES: tuple[str, ...] = (
     "fct_survey_answers",
     "fct_cx_scores_by_stage",
     "fct_attribution",
+    "alerts",
 )
 # The run log: published after every run, blocked or not, so a failure is visible.
 OPS_TABLES: tuple[str, ...] = ("pipeline_runs", "source_runs", "dq_results")

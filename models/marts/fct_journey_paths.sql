@@ -5,7 +5,16 @@ with
 
 stage_entries as (
 
-    select * from {{ ref('int_stage_entries') }}
+    -- the stage entries as the transitions table holds them (one per entry);
+    -- read from that table rather than the int_ view chain, which the BigQuery
+    -- emulator cannot aggregate with approx_quantiles (tests/warehouse)
+    select
+        customer_id,
+        to_stage as stage,
+        event_seq,
+        transitioned_at as entered_at
+
+    from {{ ref('fct_stage_transitions') }}
 
 ),
 

@@ -26,8 +26,9 @@ import duckdb
 import pytest
 
 from journeyline import run as run_module
-from journeyline.config import Config
+from journeyline.config import Config, default_config
 from journeyline.lake import Lake
+from journeyline.privacy import hasher_for
 from journeyline.warehouse.publish import DATA_TABLES, table_checksum
 from tests.e2e.conftest import journeyline
 
@@ -153,7 +154,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     baseline = run(world, landing)
     assert baseline.code == 0, baseline.stdout + baseline.stderr
     assert baseline.checks["source_volume"]["observed_value"] is None  # first run: no history
-    assert "no published run to compare with yet" in baseline.checks["source_volume"]["details"]
+    details = baseline.checks["source_volume"]["details"]
+    assert "no published run with input to compare with" in details
     return world
 
 
@@ -202,7 +204,10 @@ def test_a_super_node_is_refused_reported_and_the_run_publishes(
     result = outcome.checks["super_nodes"]
     assert (result["status"], result["severity"]) == ("fail", "warn")
     assert result["observed_value"] == 1
-    assert json.loads(result["samples"])[0]["identifier_value"] == "info@acme-corp.com"
+    hasher = hasher_for(default_config().privacy)
+    assert hasher is not None  # e-mails are stored as keyed hashes (tests/conftest.py's key)
+    inbox = hasher.value("email", "info@acme-corp.com")
+    assert json.loads(result["samples"])[0]["identifier_value"] == inbox
     assert outcome.checks["component_size"]["status"] == "pass"
     assert outcome.checks["identifier_limits"]["status"] == "pass"
     con = duckdb.connect(str(world.warehouse), read_only=True)
@@ -211,7 +216,7 @@ def test_a_super_node_is_refused_reported_and_the_run_publishes(
             "select max(n) from (select count(*) as n from main.identity_map group by customer_id)"
         ).fetchone()[0]
         refused = con.execute(
-            "select rule from main.identity_conflicts where identifier_value = 'info@acme-corp.com'"
+            "select rule from main.identity_conflicts where identifier_value = ?", [inbox]
         ).fetchall()
     finally:
         con.close()

@@ -54,6 +54,7 @@ def timeline_of(events: pd.DataFrame) -> pa.Table:
     previous = frame.groupby("customer_id")["lifecycle_stage"].shift()
     frame["stage_changed"] = previous.isna() | (previous != frame["lifecycle_stage"])
     frame["event_date"] = frame["occurred_at"].dt.date
+    frame["input_file"] = frame["stream"] + "/events.jsonl"
     columns = frame[TIMELINE_SCHEMA.names]
     return pa.Table.from_pandas(columns, schema=TIMELINE_SCHEMA, preserve_index=False)
 

@@ -104,6 +104,28 @@ def test_a_run_that_read_no_input_is_not_a_volume_drop(con, config):
     assert "no input in this run" in r.details
 
 
+def test_a_source_with_a_tiny_baseline_is_not_judged(con, config):
+    """Four rows down to none is noise (a sparse source in a short window), not an outage."""
+    con.execute(f"delete from {S}.stg_ops__source_runs where source = 'sales'")
+    for i in range(3):
+        con.execute(
+            f"insert into {S}.stg_ops__source_runs select * replace (?::bigint as input_count) "
+            f"from {S}.stg_ops__source_runs where source = 'marketing' and run_id = ?",
+            [4, f"run-{i}"],
+        )
+        con.execute(
+            f"update {S}.stg_ops__source_runs set source = 'sales' "
+            f"where source = 'marketing' and run_id = ? and input_count = 4",
+            [f"run-{i}"],
+        )
+    con.execute(f"update {S}.stg_lake__source_stats set input_count = 0 where source = 'sales'")
+
+    results = run(con, config)
+    assert "source_volume" not in failing(results)
+    strict = run(con, with_check(config, "source_volume", min_rows=0))["source_volume"]
+    assert strict.status == "fail" and "sales -1" in strict.details
+
+
 def test_the_current_run_is_never_its_own_baseline(con, config):
     # A re-run of a published input: its own earlier result must not count as history.
     con.execute(f"update {S}.stg_ops__pipeline_runs set status = 'published'")

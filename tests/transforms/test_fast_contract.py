@@ -206,6 +206,19 @@ def test_an_impossible_day_falls_back_without_failing_the_batch() -> None:
     assert isinstance(fast.table, pa.Table) and fast.table.num_rows == 1
 
 
+def test_a_batch_whose_every_time_is_odd_falls_back_whole() -> None:
+    """No empty table comes out (it has no newest event to count): all rows take the row path."""
+    record = {
+        "event_id": "a",
+        "event_type": "page_viewed",
+        "occurred_at": "2099-03-04T10:11:12Z",  # far after it was received
+        "identifiers": {"anonymous_id": "dev-1"},
+    }
+    fast = FastCanonical(contract()).accept([record, {**record, "event_id": "b"}], RECEIVED)
+    assert (fast.table, fast.accepted, fast.fallback) == (None, [], [0, 1])
+    assert_same([record], contract())
+
+
 def test_arrow_trims_exactly_the_characters_python_strips() -> None:
     import pyarrow.compute as pc
 

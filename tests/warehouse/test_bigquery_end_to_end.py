@@ -29,7 +29,12 @@ from journeyline.warehouse.publish import DATA_TABLES
 from tests.warehouse.conftest import PROJECT
 
 # BigQuery's percentiles are approximate (approx_quantiles): compared for presence only.
-APPROXIMATE = {"fct_journey_funnel": {"median_days_from_previous", "p90_days_from_previous"}}
+# Medians and percentiles are approx_quantiles on BigQuery (exact on DuckDB).
+APPROXIMATE = {
+    "fct_journey_funnel": {"median_days_from_previous", "p90_days_from_previous"},
+    "fct_journey_paths": {"median_days_first_to_last"},
+    "agg_journey_consistency": {"median_speed_to_lead_hours", "median_onboarding_start_days"},
+}
 # The run id fingerprints the configuration, whose warehouse block differs between the runs.
 RUN_SPECIFIC = {"quarantine": {"run_id"}, "identity_merges": {"run_id", "merged_at"}}
 

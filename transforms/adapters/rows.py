@@ -73,6 +73,11 @@ def parse_line(
         data = data[len(_BOM) :]
     if not data.strip():
         return None
+    return json_record(data, location, max_raw_bytes)
+
+
+def json_record(data: bytes, location: str, max_raw_bytes: int) -> RawRecord:
+    """One JSON value (a line of a file, or a message): its record, or why it is rejected."""
     raw = data.decode("utf-8", errors="replace")
     if len(data) > max_raw_bytes:
         return RawRecord(
