@@ -25,11 +25,10 @@ demo: $(STAMP)
 	@echo "      JOURNEYLINE_HASH_KEY=$(DEMO_HASH_KEY)"
 	@echo "      real data needs your own secret key (deploy/README.md, 'The hash key')."
 	@$(BIN)/journeyline generate --out $(DATA)/landing --people $(PEOPLE) --seed $(SEED)
-	@$(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
+	@JOURNEYLINE_HASH_KEY=$(DEMO_HASH_KEY) $(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
 	@$(BIN)/journeyline quality --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports --screenshot
 	@$(BIN)/journeyline report --warehouse $(DATA)/warehouse.duckdb --out $(DATA)/reports --screenshot
 	@$(BIN)/journeyline docs --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake --out $(DATA)/reports
-	@JOURNEYLINE_HASH_KEY=$(DEMO_HASH_KEY) $(BIN)/journeyline run --input $(DATA)/landing --warehouse $(DATA)/warehouse.duckdb --lake $(DATA)/lake
 	@echo
 	@echo "Where to look:"
 	@echo "  warehouse (DuckDB):  $(DATA)/warehouse.duckdb   e.g. .venv/bin/python -c \"import duckdb; print(duckdb.connect('$(DATA)/warehouse.duckdb', read_only=True).sql('from fct_journey_funnel where dimension = \\'all\\' limit 10'))\""
