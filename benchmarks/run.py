@@ -39,6 +39,7 @@ TARGETS = {
     "linear_tolerance": 0.30,
 }
 GB = 1024**3
+PART_PEOPLE = 36_000  # the most people one `journeyline generate` makes for the benchmark
 
 
 @dataclass
@@ -81,18 +82,61 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def ensure_input(cache: Path, people: int, seed: int) -> Path:
-    """The landing folder for ``people`` at ``seed``, generated once and then reused."""
-    name = f"p{people}" if seed == DEFAULT_SEED else f"p{people}-s{seed}"
-    folder = cache / name
-    if (folder / "_truth" / "summary.json").is_file():
-        return folder
-    tmp = cache / f".{name}.tmp"
+def _generate(folder: Path, people: int, seed: int) -> None:
+    """``journeyline generate`` into ``folder`` (via a temporary name, so a cut-off run
+    never leaves a half folder that looks cached)."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     command = [sys.executable, "-m", "journeyline.cli", "generate", "--out", str(tmp)]
     command += ["--people", str(people), "--seed", str(seed)]
     subprocess.run(command, check=True, env=child_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
     tmp.rename(folder)
+
+
+def _compose(folder: Path, parts: list[Path]) -> None:
+    """One landing folder made of several generated ones: their files hard-linked side by
+    side (prefixed by part), and a summed summary of their truth."""
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    totals: dict[str, Any] = {"lines": 0, "duplicates": 0, "malformed": 0, "people": 0}
+    for i, part in enumerate(parts, start=1):
+        for source in part.iterdir():
+            if source.name.startswith("_") or not source.is_dir():
+                continue
+            (tmp / source.name).mkdir(parents=True, exist_ok=True)
+            for file in source.glob("*.jsonl"):
+                target = tmp / source.name / f"part{i}-{file.name}"
+                try:
+                    os.link(file, target)
+                except OSError:
+                    shutil.copy2(file, target)
+        summary = json.loads((part / "_truth" / "summary.json").read_text(encoding="utf-8"))
+        for key in totals:
+            totals[key] += int(summary[key])
+    (tmp / "_truth").mkdir(parents=True)
+    totals["parts"] = [p.name for p in parts]
+    (tmp / "_truth" / "summary.json").write_text(json.dumps(totals, indent=1), encoding="utf-8")
+    tmp.rename(folder)
+
+
+def ensure_input(cache: Path, people: int, seed: int) -> Path:
+    """The landing folder for ``people`` at ``seed``, generated once and then reused.
+
+    The generator holds a whole population in memory (about 6 GB at 36,000 people), so a
+    larger size is made of parts of at most ``PART_PEOPLE`` people with seeds ``seed``,
+    ``seed + 1`` …: independent populations of the same shape, side by side.
+    """
+    name = f"p{people}" if seed == DEFAULT_SEED else f"p{people}-s{seed}"
+    folder = cache / name
+    if (folder / "_truth" / "summary.json").is_file():
+        return folder
+    cache.mkdir(parents=True, exist_ok=True)
+    if people <= PART_PEOPLE:
+        _generate(folder, people, seed)
+        return folder
+    count = -(-people // PART_PEOPLE)
+    parts = [ensure_input(cache, people // count, seed + i) for i in range(count)]
+    _compose(folder, parts)
     return folder
 
 
