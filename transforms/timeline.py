@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from journeyline.config import StagesConfig
 from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA
-from transforms.batches import concat, group_starts, int_shards, split_by_shard
+from transforms.batches import KeyedTable, concat, group_starts, int_shards, split_by_shard
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.restitch import RESTITCHED
 from transforms.stages import EventFacts, StageMachine, StageState
@@ -126,7 +126,7 @@ class BuildTimeline(beam.PTransform):
             | "ShardByCustomer"
             >> beam.FlatMap(
                 lambda t: split_by_shard(t, int_shards(t.column("customer_key"), shards))
-            )
+            ).with_output_types(KeyedTable)
             | "GroupCustomers" >> beam.GroupByKey()
             | "OrderAndStage"
             >> beam.ParDo(_BuildShard(self.stages)).with_outputs(ACCEPTED, main="timeline")
