@@ -16,8 +16,10 @@ from journeyline.config import SourceConfig, default_config
 from journeyline.config.model import PrivacyConfig
 from journeyline.errors import InputError
 from journeyline.privacy import (
+    _PHONE_KEY,
     SUPPRESSED_RAW,
     IdentifierHasher,
+    _may_name_a_phone,
     hash_key,
     hasher_for,
     key_fingerprint,
@@ -171,3 +173,14 @@ def test_redacting_own_json_equals_the_full_redaction(properties: dict) -> None:
     hasher = IdentifierHasher(TEST_HASH_KEY.encode(), ["email", "phone"])
     text = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
     assert hasher.redact_own_json(text) == hasher.redact(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=8), st.sampled_from(["TeL", "FAX", "Mobile", "pHoNe", "İ"])),
+        max_size=5,
+    ).map("".join)
+)
+def test_the_phone_key_precheck_agrees_with_the_pattern(text: str) -> None:
+    assert _may_name_a_phone(text) == (_PHONE_KEY.search(text) is not None)
