@@ -96,6 +96,6 @@ class DropDuplicateEvents(beam.PTransform):
                 | "GroupShards" >> beam.GroupByKey()
                 | "NoneKnown" >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables)))
             )
-        return groups | "KeepFirstCopy" >> beam.ParDo(_DropDuplicatesInShard()).with_outputs(
-            DUPLICATES, main="events"
-        )
+        return groups | "KeepFirstCopy" >> beam.ParDo(_DropDuplicatesInShard()).with_output_types(
+            KeyedTable
+        ).with_outputs(DUPLICATES, main="events")
