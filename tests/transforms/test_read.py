@@ -22,15 +22,17 @@ from transforms.read import (
     read_canonical_lines,
 )
 
+GOOD = {
+    "event_id": "e1",
+    "stream": "marketing",
+    "event_type": "page_viewed",
+    "occurred_at": "2025-01-01T00:00:00Z",
+    "identifiers": {"anonymous_id": "a1"},
+}
+
 
 def landing(tmp_path: Path) -> Path:
-    good = {
-        "event_id": "e1",
-        "stream": "marketing",
-        "event_type": "page_viewed",
-        "occurred_at": "2025-01-01T00:00:00Z",
-        "identifiers": {"anonymous_id": "a1"},
-    }
+    good = GOOD
     lines = [
         json.dumps(good).encode(),
         b"",  # blank lines are not records
@@ -91,16 +93,9 @@ def test_read_sources_splits_accepted_quarantined_and_counts(tmp_path: Path) -> 
 
 def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) -> None:
     """Columnar and per-row contract tables meet in one shard: they must concatenate."""
-    good = {
-        "event_id": "e1",
-        "stream": "marketing",
-        "event_type": "page_viewed",
-        "occurred_at": "2025-01-01T00:00:00Z",
-        "identifiers": {"anonymous_id": "a1"},
-    }
-    derived = {k: v for k, v in good.items() if k != "event_id"}  # per-row: id derived
+    derived = {k: v for k, v in GOOD.items() if k != "event_id"}  # per-row: id derived
     path = tmp_path / "m.jsonl"
-    path.write_text(f"{json.dumps(good)}\n{json.dumps(derived)}\n")
+    path.write_text(f"{json.dumps(GOOD)}\n{json.dumps(derived)}\n")
     config = default_config().with_input(tmp_path)
     parse = ParseSourceFile(config, "run_test")
     parse.setup()
