@@ -240,18 +240,35 @@ def evaluate_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f"{jl['whole_s']:.1f} s")  # fmt: skip
         gb = jl["peak_rss"] / GB
         add("peak RSS at 1M", "<= 4 GB", round(gb, 2), gb <= TARGETS["peak_rss_gb"], f"{gb:.2f} GB")
-    small, large = by_size.get("100k"), by_size.get("3M")
-    for label, per_event in (
-        ("Beam", lambda r: r["journeyline"]["phases_s"]["beam"] / r["input_lines"]),
-        ("whole run", lambda r: r["journeyline"]["whole_s"] / r["input_lines"]),
-    ):
-        goal = "3M/100k within ±30%"
-        if small is None or large is None:
-            add(f"{label} time per event, 100k→3M", goal, None, None, "needs 100k and 3M")
-            continue
-        ratio = per_event(large) / per_event(small)
-        ok = abs(ratio - 1) <= TARGETS["linear_tolerance"]
-        add(f"{label} time per event, 100k→3M", goal, round(ratio, 2), ok, f"{ratio:.2f}×")
+    per_event = {
+        "Beam": lambda r: r["journeyline"]["phases_s"]["beam"] / r["input_lines"],
+        "whole run": lambda r: r["journeyline"]["whole_s"] / r["input_lines"],
+    }
+    # The target spans 100k→3M; 1M→3M is shown beside it (not a target) because fixed
+    # costs (graph building, dbt parsing) dominate a 100k run and flatter its growth.
+    for first, target in (("100k", True), ("1M", False)):
+        small, large = by_size.get(first), by_size.get("3M")
+        for label, of in per_event.items():
+            name = f"{label} time per event, {first}→3M" + ("" if target else " (info)")
+            goal = f"3M/{first} within ±30%"
+            if small is None or large is None:
+                if target:
+                    add(name, goal, None, None, f"needs {first} and 3M")
+                continue
+            ratio = of(large) / of(small)
+            ok = abs(ratio - 1) <= TARGETS["linear_tolerance"]
+            if target:
+                add(name, goal, round(ratio, 2), ok, f"{ratio:.2f}×")
+            else:
+                out.append(
+                    {
+                        "target": name,
+                        "goal": goal,
+                        "value": round(ratio, 2),
+                        "shown": f"{ratio:.2f}×",
+                        "status": "info: " + ("within" if ok else "outside"),
+                    }
+                )
     return out
 
 
