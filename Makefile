@@ -1,6 +1,8 @@
 # journeyline: two commands do everything on a fresh clone.
 #   make demo  - build the venv if missing, generate sample data, run the job, build reports
 #   make test  - build the venv if missing, run the whole test suite
+#   make bench - build the venv if missing, benchmark 100k/1M/3M events against a DuckDB
+#                reference (BENCH_SIZES=100k,1M for a quicker run; not part of make test)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,6 +10,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= data
 PEOPLE ?= 5000
 SEED   ?= 42
+BENCH_SIZES ?= 100k,1M,3M
 # Clearly not a secret: the demo's data is synthetic. Never use it for real data.
 DEMO_HASH_KEY := DEMO-ONLY-journeyline-hash-key-not-a-secret
 
@@ -45,6 +48,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	@$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@$(BIN)/python -m benchmarks --sizes $(BENCH_SIZES)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check .

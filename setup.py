@@ -33,6 +33,9 @@ DEV = [
     "selenium",
     "sqlfluff",
     "sqlglot",
+    # benchmarks/ and profiling the batch job
+    "psutil",
+    "py-spy",
 ]
 
 setup(

@@ -1,7 +1,8 @@
 """The JSON run manifest: one file per run attempt, for schedulers and people.
 
 ``<lake>/_manifests/<attempt>.json`` says what one attempt did: run id, window,
-mode, every input file, counts per source, every check, timings, status, the
+mode, every input file, counts per source, every check, timings (per step, and per phase under
+stable names), status, the
 published attempt and the exit code. It is written when the run ends, whether
 it published, was blocked or failed, so a scheduler (or a person at 3 am) reads
 one file instead of a log. It holds no identifier value and no secret.
@@ -75,6 +76,7 @@ class Manifest:
         sources: list[dict[str, Any]] | None = None,
         checks: list[CheckResult] | None = None,
         timings: dict[str, float] | None = None,
+        phases: dict[str, float] | None = None,
         error: str | None = None,
         exit_code: int | None = None,
     ) -> Path:
@@ -106,6 +108,8 @@ class Manifest:
                     for c in (checks or [])
                 ],
                 "timings_s": {k: round(v, 3) for k, v in (timings or {}).items()},
+                # Stable names (beam, dbt, gates, publish): what benchmarks read.
+                "phases_s": {k: round(v, 3) for k, v in (phases or {}).items()},
                 "published_attempt": lake.current(),
                 "message": error or record.message,
             }

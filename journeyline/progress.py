@@ -27,6 +27,7 @@ class Progress:
         self._lock = threading.Lock()
         self._last = 0.0
         self.timings: dict[str, float] = {}
+        self.phases: dict[str, float] = {}
 
     def say(self, text: str) -> None:
         if not self.quiet:
@@ -48,6 +49,18 @@ class Progress:
         self.timings[title] = elapsed
         self._clear()
         self.say(f"      ✓ {title} ({elapsed:.1f} s)")
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time a named phase silently (beam, dbt, gates, publish), for the run manifest.
+
+        Unlike step titles, phase names are stable, so benchmarks and schedulers can read them.
+        """
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
 
     def counter(self, text: str) -> None:
         """A live counter line: rewritten in place on a terminal, every 5 s otherwise."""

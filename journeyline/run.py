@@ -380,7 +380,8 @@ def run_batch(
             batch = BatchRun(
                 run_id, to_workers(str(attempt_path)), tuple(files), previous, plan.rebase
             )
-            run_beam(config, batch, beam_args, progress)
+            with progress.phase("beam"):
+                run_beam(config, batch, beam_args, progress)
             counts = _finalise_attempt(attempt_path)
             forgotten = plan.rebase.customers if plan.rebase else frozenset()
             record_merges(lake, attempt, run_id, started, forgotten)
@@ -400,7 +401,10 @@ def run_batch(
             with progress.step(f"load the lake attempt into BigQuery {config.warehouse.project}"):
                 bigquery.load_lake(config, attempt_path, lake.ops)
 
-        with progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"):
+        with (
+            progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"),
+            progress.phase("dbt"),
+        ):
             # run then test (not build): a failing test must not leave later marts unbuilt.
             built = _dbt(config, ["run", "--exclude", "tag:ops"], attempt_path, lake)
             if not built.success:
@@ -420,7 +424,7 @@ def run_batch(
             if outcome.exception:
                 raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
 
-        with progress.step("quality gates"):
+        with progress.step("quality gates"), progress.phase("gates"):
             now = datetime.now(UTC)
             if on_bigquery:
                 checks = bigquery.check_staging(config, run_id)
@@ -449,7 +453,10 @@ def run_batch(
         log.write("dq_results", run_id, to_arrow(checks))
         log.write_run(record)
 
-        with progress.step("publish" if not blocking else "publish the run log only (blocked)"):
+        with (
+            progress.step("publish" if not blocking else "publish the run log only (blocked)"),
+            progress.phase("publish"),
+        ):
             if on_bigquery:
                 bigquery.load_ops(config, lake.ops)
             ops = _dbt(config, ["build", "--select", "tag:ops"], attempt_path, lake)
@@ -478,11 +485,21 @@ def run_batch(
             record.message = str(exc)[:2000]
             log.write_run(record)
         manifest.finish(
-            lake, timings=dict(progress.timings), error=str(exc), exit_code=exc.exit_code
+            lake,
+            timings=dict(progress.timings),
+            phases=dict(progress.phases),
+            error=str(exc),
+            exit_code=exc.exit_code,
         )
         raise
 
-    path = manifest.finish(lake, sources=sources, checks=checks, timings=dict(progress.timings))
+    path = manifest.finish(
+        lake,
+        sources=sources,
+        checks=checks,
+        timings=dict(progress.timings),
+        phases=dict(progress.phases),
+    )
 
     return RunResult(
         run_id=run_id,

@@ -148,14 +148,23 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     def old_timeline(use: str) -> beam.PCollection:
         return p | f"PreviousTimelineFor{use}" >> beam.Create(list(previous.timeline))
 
-    known = old_timeline("Dedup") | "KnownEventIds" >> beam.FlatMap(timeline_event_ids, shards)
-    if kept is not None:
-        known = (known, kept | "KeptEventIds" >> beam.Map(kept_event_ids)) | (
-            "AllKnownIds" >> beam.Flatten()
+    # Without a previous timeline (a full refresh, a rebase) the branches that read it could
+    # only be empty, so they are not built: on the local runner every multi-input Flatten
+    # (a CoGroupByKey's too) is materialised, one more copy of every event.
+    incremental = bool(previous.timeline)
+    known_parts = []
+    if incremental:
+        known_parts.append(
+            old_timeline("Dedup") | "KnownEventIds" >> beam.FlatMap(timeline_event_ids, shards)
         )
-    deduped = {"events": read.events, "known": known} | "DropDuplicates" >> DropDuplicateEvents(
-        shards
-    )
+    if kept is not None:
+        known_parts.append(kept | "KeptEventIds" >> beam.Map(kept_event_ids))
+    dedup_inputs = {"events": read.events}
+    if len(known_parts) == 1:
+        dedup_inputs["known"] = known_parts[0]
+    elif known_parts:
+        dedup_inputs["known"] = tuple(known_parts) | "AllKnownIds" >> beam.Flatten()
+    deduped = dedup_inputs | "DropDuplicates" >> DropDuplicateEvents(shards)
     events = deduped.events
     if kept is not None:
         events = (events, kept) | "WithKeptEvents" >> beam.Flatten()
@@ -181,33 +190,39 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         "occurrences": identity["occurrences"],
         "resolved": identity["resolved"],
     } | "AssignNewEvents" >> AssignCustomers(shards)
-    affected = beam.pvalue.AsList(
-        {"previous": old_identity, "resolved": identity["resolved"], "events": assigned.events}
-        | "AffectedCustomers" >> AffectedCustomers()
-    )
-    pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(PullRows(shards), affected)
-    restitched = {
-        "events": pulled,
-        "occurrences": pulled
-        | "PulledOccurrences"
-        >> beam.ParDo(ExtractGraph(shards, config.identity.priority, occurrences_only=True)),
-        "resolved": identity["resolved"],
-    } | "AssignEarlierEvents" >> AssignCustomers(shards)
+    unassigned = [assigned[UNASSIGNED]]
+    if incremental:
+        affected = beam.pvalue.AsList(
+            {"previous": old_identity, "resolved": identity["resolved"], "events": assigned.events}
+            | "AffectedCustomers" >> AffectedCustomers()
+        )
+        pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(
+            PullRows(shards), affected
+        )
+        restitched = {
+            "events": pulled,
+            "occurrences": pulled
+            | "PulledOccurrences"
+            >> beam.ParDo(ExtractGraph(shards, config.identity.priority, occurrences_only=True)),
+            "resolved": identity["resolved"],
+        } | "AssignEarlierEvents" >> AssignCustomers(shards)
+        unassigned.append(restitched[UNASSIGNED])
+        all_events = (assigned.events, restitched.events) | "AllEvents" >> beam.Flatten()
+    else:
+        all_events = assigned.events
 
-    timeline = (
-        (assigned.events, restitched.events)
-        | "AllEvents" >> beam.Flatten()
-        | "BuildTimeline" >> BuildTimeline(config.stages, shards)
-    )
-    rebuilt_days = beam.pvalue.AsList(
-        timeline.timeline | "RebuiltDays" >> beam.FlatMap(_days) | "DistinctDays" >> beam.Distinct()
-    )
-    carried = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
-        CarryRows(f"{out}/timeline"), affected, rebuilt_days
-    )
-    _ = {"tables": timeline.timeline, "carried": carried} | "WriteTimeline" >> WriteTimeline(
-        f"{out}/timeline", TIMELINE_SCHEMA
-    )
+    timeline = all_events | "BuildTimeline" >> BuildTimeline(config.stages, shards)
+    timeline_parts = {"tables": timeline.timeline}
+    if incremental:
+        rebuilt_days = beam.pvalue.AsList(
+            timeline.timeline
+            | "RebuiltDays" >> beam.FlatMap(_days)
+            | "DistinctDays" >> beam.Distinct()
+        )
+        timeline_parts["carried"] = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
+            CarryRows(f"{out}/timeline"), affected, rebuilt_days
+        )
+    _ = timeline_parts | "WriteTimeline" >> WriteTimeline(f"{out}/timeline", TIMELINE_SCHEMA)
 
     _ = (
         identity["resolved"]
@@ -267,7 +282,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
             timeline[ACCEPTED],
             identity["unconverged"]
             | "UnconvergedFact" >> beam.Map(lambda n: {"unconverged_nodes": n}),
-            (assigned[UNASSIGNED], restitched[UNASSIGNED])
+            tuple(unassigned)
             | "AllUnassigned" >> beam.Flatten()
             | "UnassignedFact" >> beam.Map(lambda n: {"unassigned_events": n}),
         )

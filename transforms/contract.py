@@ -154,7 +154,7 @@ class RowContract:
         if not properties:
             return None
         text = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
-        return self.hasher.redact(text) if self.hasher is not None else text
+        return self.hasher.redact_own_json(text) if self.hasher is not None else text
 
     def check(self, obj: Any, received_fallback: datetime) -> Accepted | Rejection:
         """Return the accepted canonical row, or the reason it was rejected."""

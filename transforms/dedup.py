@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from journeyline.schema import EVENT_SCHEMA
-from transforms.batches import concat, events_by_event_id, group_starts
+from transforms.batches import KeyedTable, concat, events_by_event_id, group_starts
 
 DUPLICATES = "duplicates"
 _ORDER = [
@@ -35,15 +35,18 @@ def drop_duplicates(
     duplicates per input source."""
     if not table.num_rows:
         return table, {}
-    ordered = table.sort_by(_ORDER)
-    keep = group_starts(ordered.column("event_id"))
+    # Sort the four key columns only and gather the survivors once: the wide rows (properties,
+    # identifiers) are copied a single time instead of by a sort and again by a filter.
+    order = pc.sort_indices(table.select([name for name, _ in _ORDER]), sort_keys=_ORDER)
+    ids = table.column("event_id").take(order)
+    keep = group_starts(ids)
     if known is not None and len(known):
-        seen = pc.is_in(ordered.column("event_id"), value_set=known)
+        seen = pc.is_in(ids, value_set=known)
         keep &= ~seen.to_numpy(zero_copy_only=False)
-    survivors = ordered.filter(pa.array(keep))
-    if survivors.num_rows == ordered.num_rows:
+    survivors = table.take(order.filter(pa.array(keep)))
+    if survivors.num_rows == table.num_rows:
         return survivors, {}
-    dropped = ordered.filter(pa.array(~keep)).column("input_source")
+    dropped = table.column("input_source").take(order.filter(pa.array(~keep)))
     counts = pc.value_counts(dropped).to_pylist()
     return survivors, {c["values"]: int(c["counts"]) for c in counts}
 
@@ -64,9 +67,15 @@ class _DropDuplicatesInShard(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DUPLICATES, {"source": source, "duplicate_count": count})
 
 
+def _alone(tables: Iterable[pa.Table]) -> dict[str, Iterable[pa.Table]]:
+    """A shard's event tables in the shape a CoGroupByKey with no known ids would give."""
+    return {"events": tables, "known": ()}
+
+
 class DropDuplicateEvents(beam.PTransform):
     """``{"events": tables, "known": (shard, event-id table) …}`` → de-duplicated events keyed
-    by event-id shard (main) and duplicate counts per source (``duplicates``)."""
+    by event-id shard (main) and duplicate counts per source (``duplicates``). ``known`` may be
+    left out (nothing accepted before)."""
 
     def __init__(self, shards: int) -> None:
         super().__init__()
@@ -76,10 +85,17 @@ class DropDuplicateEvents(beam.PTransform):
         shards = self.shards
         keyed = inputs["events"] | "ShardByEventId" >> beam.FlatMap(
             lambda t: events_by_event_id(t, shards)
-        )
-        return (
-            {"events": keyed, "known": inputs["known"]}
-            | "GroupShards" >> beam.CoGroupByKey()
-            | "KeepFirstCopy"
-            >> beam.ParDo(_DropDuplicatesInShard()).with_outputs(DUPLICATES, main="events")
-        )
+        ).with_output_types(KeyedTable)
+        if "known" in inputs:
+            groups = {"events": keyed, "known": inputs["known"]} | (
+                "GroupShards" >> beam.CoGroupByKey()
+            )
+        else:  # nothing known yet: a plain GroupByKey (a CoGroupByKey copies every event)
+            groups = (
+                keyed
+                | "GroupShards" >> beam.GroupByKey()
+                | "NoneKnown" >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables)))
+            )
+        return groups | "KeepFirstCopy" >> beam.ParDo(_DropDuplicatesInShard()).with_output_types(
+            KeyedTable
+        ).with_outputs(DUPLICATES, main="events")

@@ -39,6 +39,7 @@ from journeyline.schema import (
     TIMESTAMP,
 )
 from transforms.batches import (
+    KeyedTable,
     concat,
     group_starts,
     int_shards,
@@ -665,7 +666,7 @@ class AssignCustomers(beam.PTransform):
         options = (
             {"occurrences": inputs["occurrences"], "resolved": inputs["resolved"]}
             | "JoinIdentifiers" >> beam.CoGroupByKey()
-            | "Candidates" >> beam.FlatMap(_candidates, shards)
+            | "Candidates" >> beam.FlatMap(_candidates, shards).with_output_types(KeyedTable)
         )
         return (
             {"events": inputs["events"], "options": options}

@@ -249,12 +249,16 @@ class ParseSourceFile(beam.DoFn):
                 hashes = pa.array(
                     [record_hash(_text_of(candidates[i].raw)) for i in result.accepted], pa.uint64()
                 )
+                # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
+                # table then has one schema, whichever path built it.
                 table = result.table.set_column(
-                    result.table.schema.get_field_index("record_hash"), "record_hash", hashes
+                    result.table.schema.get_field_index("record_hash"),
+                    EVENT_SCHEMA.field("record_hash"),
+                    hashes,
                 )
                 table = table.set_column(
                     table.schema.get_field_index("input_file"),
-                    "input_file",
+                    EVENT_SCHEMA.field("input_file"),
                     pa.array([path] * table.num_rows, pa.string()),
                 )
                 tally.accepted(

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.batches import concat, int_shards, split_by_shard, string_shards
+from transforms.batches import KeyedTable, concat, int_shards, split_by_shard, string_shards
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -42,7 +42,7 @@ def _by_date(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
 
 
 class WriteTimeline(beam.PTransform):
-    """``{"tables": timeline tables, "carried": (day, rows) …}`` →
+    """``{"tables": timeline tables, "carried": (day, rows) …}`` (carried optional) →
     ``<folder>/event_date=YYYY-MM-DD/part-0.parquet``, one file per changed day."""
 
     def __init__(self, folder: str, schema: pa.Schema) -> None:
@@ -61,13 +61,12 @@ class WriteTimeline(beam.PTransform):
             date = _EPOCH + dt.timedelta(days=int(day))
             return write_parquet(table, f"{folder}/event_date={date.isoformat()}/part-0.parquet")
 
-        by_day = inputs["tables"] | "SplitByDate" >> beam.FlatMap(_by_date)
-        return (
-            (by_day, inputs["carried"])
-            | "AllDays" >> beam.Flatten()
-            | "GroupDates" >> beam.GroupByKey()
-            | "WriteDates" >> beam.Map(write)
+        by_day = inputs["tables"] | "SplitByDate" >> beam.FlatMap(_by_date).with_output_types(
+            KeyedTable
         )
+        if "carried" in inputs:  # (no carried rows: no Flatten, one copy fewer locally)
+            by_day = (by_day, inputs["carried"]) | "AllDays" >> beam.Flatten()
+        return by_day | "GroupDates" >> beam.GroupByKey() | "WriteDates" >> beam.Map(write)
 
 
 class WriteSortedParts(beam.PTransform):

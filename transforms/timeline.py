@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from journeyline.config import StagesConfig
 from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA
-from transforms.batches import concat, group_starts, int_shards, split_by_shard
-from transforms.identity import ASSIGNED_EVENT_SCHEMA, flatten_identifiers
+from transforms.batches import KeyedTable, concat, group_starts, int_shards, split_by_shard
+from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.restitch import RESTITCHED
 from transforms.stages import EventFacts, StageMachine, StageState
 
@@ -30,11 +30,14 @@ _ORDER = [("customer_id", "ascending"), ("occurred_at", "ascending"), ("event_id
 
 def known_identifier_mask(identifiers: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """True for events carrying at least one identifier that is not anonymous."""
-    parent, types, _ = flatten_identifiers(identifiers)
-    known = np.fromiter(
-        (t not in ANONYMOUS_IDENTIFIER_TYPES for t in types), dtype=bool, count=len(types)
-    )
-    return np.bincount(parent[known], minlength=len(identifiers)) > 0
+    arr = identifiers.combine_chunks() if isinstance(identifiers, pa.ChunkedArray) else identifiers
+    offsets = arr.offsets.to_numpy()
+    start, length = int(offsets[0]), int(offsets[-1] - offsets[0])
+    parent = np.repeat(np.arange(len(arr), dtype=np.int64), np.diff(offsets))
+    anonymous = pa.array(sorted(ANONYMOUS_IDENTIFIER_TYPES), pa.string())
+    types = arr.keys.slice(start, length)
+    known = ~pc.is_in(types, value_set=anonymous).to_numpy(zero_copy_only=False)
+    return np.bincount(parent[known], minlength=len(arr)) > 0
 
 
 def sequence_numbers(starts: np.ndarray) -> np.ndarray:
@@ -57,14 +60,21 @@ def build_timeline(events: pa.Table, machine: StageMachine) -> pa.Table:
     scores = ordered.column("score").to_pylist()
     stages: list[str] = []
     changed: list[bool] = []
-    state, previous = StageState(), None
+    # A step depends only on the state and the event's facts, and both take few values:
+    # remember each (state, facts) → (next state, label) instead of re-running the rules.
+    steps: dict[tuple[Any, ...], tuple[StageState, str]] = {}
+    initial = StageState()
+    state, previous = initial, None
     for i, event_type in enumerate(event_types):
         if starts[i]:
-            state, previous = StageState(), None
-        state = machine.step(
-            state, EventFacts(event_type, survey_types[i], scores[i], bool(known[i]))
-        )
-        label = machine.label(state)
+            state, previous = initial, None
+        key = (state, event_type, survey_types[i], scores[i], bool(known[i]))
+        step = steps.get(key)
+        if step is None:
+            facts = EventFacts(event_type, survey_types[i], scores[i], bool(known[i]))
+            after = machine.step(state, facts)
+            step = steps[key] = (after, machine.label(after))
+        state, label = step
         stages.append(label)
         changed.append(label != previous)
         previous = label
@@ -116,7 +126,7 @@ class BuildTimeline(beam.PTransform):
             | "ShardByCustomer"
             >> beam.FlatMap(
                 lambda t: split_by_shard(t, int_shards(t.column("customer_key"), shards))
-            )
+            ).with_output_types(KeyedTable)
             | "GroupCustomers" >> beam.GroupByKey()
             | "OrderAndStage"
             >> beam.ParDo(_BuildShard(self.stages)).with_outputs(ACCEPTED, main="timeline")

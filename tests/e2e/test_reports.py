@@ -132,7 +132,7 @@ def test_marts_that_exist_get_their_sections(reports: Reports, tmp_path: Path) -
     try:
         con.execute(
             """
-            create table main.alerts as
+            create or replace table main.alerts as
             select 'a-' || range as alert_id,
                    ['detractor', 'repeat_contact'][1 + range % 2] as alert_type,
                    'c-' || range as customer_id,

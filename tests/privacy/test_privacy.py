@@ -6,15 +6,20 @@ import pickle
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import orjson
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from journeyline.config import SourceConfig, default_config
 from journeyline.config.model import PrivacyConfig
 from journeyline.errors import InputError
 from journeyline.privacy import (
+    _PHONE_KEY,
     SUPPRESSED_RAW,
     IdentifierHasher,
+    _may_name_a_phone,
     hash_key,
     hasher_for,
     key_fingerprint,
@@ -145,3 +150,37 @@ def test_a_suppressed_identifier_is_rejected_as_suppressed() -> None:
     assert isinstance(
         RowContract(forgotten, SOURCE).check(record(email="bob@acme.example"), RECEIVED), Accepted
     )
+
+
+_KEYS = st.sampled_from(["note", "Phone", "mobile_no", "owner", "page_url", "e", "tel", "x"])
+_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ["ann@acme.example", " Bo@X.org ", "+49 30 1234567", "+1 (555) 010-9999", "a+b@c.io"]
+    ),
+)
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(), _TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_KEYS, _JSON, max_size=5))
+def test_redacting_own_json_equals_the_full_redaction(properties: dict) -> None:
+    """The contract's fast path gives exactly what the general redaction gives."""
+    hasher = IdentifierHasher(TEST_HASH_KEY.encode(), ["email", "phone"])
+    text = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
+    assert hasher.redact_own_json(text) == hasher.redact(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=8), st.sampled_from(["TeL", "FAX", "Mobile", "pHoNe", "İ"])),
+        max_size=5,
+    ).map("".join)
+)
+def test_the_phone_key_precheck_agrees_with_the_pattern(text: str) -> None:
+    assert _may_name_a_phone(text) == (_PHONE_KEY.search(text) is not None)

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
 from journeyline.config import default_config
+from journeyline.schema import EVENT_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
-from transforms.read import QUARANTINE, STATS, InputFile, ReadSources, read_canonical_lines
+from transforms.read import (
+    QUARANTINE,
+    STATS,
+    InputFile,
+    ParseSourceFile,
+    ReadSources,
+    read_canonical_lines,
+)
+
+GOOD = {
+    "event_id": "e1",
+    "stream": "marketing",
+    "event_type": "page_viewed",
+    "occurred_at": "2025-01-01T00:00:00Z",
+    "identifiers": {"anonymous_id": "a1"},
+}
 
 
 def landing(tmp_path: Path) -> Path:
-    good = {
-        "event_id": "e1",
-        "stream": "marketing",
-        "event_type": "page_viewed",
-        "occurred_at": "2025-01-01T00:00:00Z",
-        "identifiers": {"anonymous_id": "a1"},
-    }
+    good = GOOD
     lines = [
         json.dumps(good).encode(),
         b"",  # blank lines are not records
@@ -77,3 +89,21 @@ def test_read_sources_splits_accepted_quarantined_and_counts(tmp_path: Path) -> 
             equal_to([("marketing", 5, 4)]),
             label="Counted",
         )
+
+
+def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) -> None:
+    """Columnar and per-row contract tables meet in one shard: they must concatenate."""
+    derived = {k: v for k, v in GOOD.items() if k != "event_id"}  # per-row: id derived
+    path = tmp_path / "m.jsonl"
+    path.write_text(f"{json.dumps(GOOD)}\n{json.dumps(derived)}\n")
+    config = default_config().with_input(tmp_path)
+    parse = ParseSourceFile(config, "run_test")
+    parse.setup()
+    received = datetime(2025, 1, 2, tzinfo=UTC)
+    tables = [
+        t for t in parse.parse_canonical(config.sources[0], str(path), received)
+        if isinstance(t, pa.Table)
+    ]  # fmt: skip
+    assert len(tables) == 2
+    assert all(t.schema == EVENT_SCHEMA for t in tables)
+    assert pa.concat_tables(tables).num_rows == 2

@@ -11,7 +11,13 @@ from journeyline.schema import EVENT_SCHEMA
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.stages import StageMachine
-from transforms.timeline import ACCEPTED, BuildTimeline, build_timeline, sequence_numbers
+from transforms.timeline import (
+    ACCEPTED,
+    BuildTimeline,
+    build_timeline,
+    known_identifier_mask,
+    sequence_numbers,
+)
 
 
 def assigned(rows: list[dict], customers: dict[str, tuple[str, int]]) -> pa.Table:
@@ -85,3 +91,21 @@ def test_beam_composite_builds_the_timeline_and_counts_accepted_per_source() -> 
 
 def test_event_schema_is_the_base_of_assigned_events() -> None:
     assert ASSIGNED_EVENT_SCHEMA.names[: len(EVENT_SCHEMA)] == EVENT_SCHEMA.names
+
+
+def test_known_identifier_mask_on_sliced_and_chunked_maps() -> None:
+    """Anonymous-only and empty identifier maps are not known; offsets of slices respected."""
+    maps = pa.array(
+        [
+            [("anonymous_id", "a")],
+            [("anonymous_id", "b"), ("email", "x")],
+            [],
+            [("user_id", "u")],
+            [("anonymous_id", "c")],
+        ],
+        pa.map_(pa.string(), pa.string()),
+    )
+    assert known_identifier_mask(maps).tolist() == [False, True, False, True, False]
+    assert known_identifier_mask(maps.slice(1, 3)).tolist() == [True, False, True]
+    chunked = pa.chunked_array([maps.slice(0, 2), maps.slice(2)])
+    assert known_identifier_mask(chunked).tolist() == [False, True, False, True, False]

@@ -1,0 +1,1 @@
+"""Benchmarks: journeyline's batch job against a plain DuckDB reference (``make bench``)."""

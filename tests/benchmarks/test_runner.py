@@ -1,0 +1,118 @@
+"""The benchmark runner works: inputs are generated and cached, the reference runs and
+agrees with the generator's truth, results are written and tabled (tiny input)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import (
+    GB,
+    compare,
+    ensure_input,
+    evaluate_targets,
+    format_table,
+    main,
+    measure,
+    parse_size,
+    run_reference,
+    write_results,
+)
+
+PEOPLE = 200
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = tmp_path_factory.mktemp("bench-cache")
+    folder = ensure_input(cache, PEOPLE, seed=3)
+    assert ensure_input(cache, PEOPLE, seed=3) == folder  # cached: generated once
+    return folder
+
+
+def test_sizes_parse() -> None:
+    assert parse_size("1M") == ("1M", 36_000)
+    assert parse_size("200p") == ("200p", 200)
+    with pytest.raises(ValueError):
+        parse_size("2 million")
+
+
+def test_measure_reports_wall_time_and_peak_rss(tmp_path: Path) -> None:
+    code = "b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
+    m = measure([sys.executable, "-c", code], {}, tmp_path / "child.log")
+    assert m.returncode == 0
+    assert m.peak_rss >= 200 * 1024 * 1024
+    assert m.seconds > 0
+
+
+def test_reference_agrees_with_the_generators_truth(landing: Path, tmp_path: Path) -> None:
+    ref = run_reference(landing, tmp_path)
+    truth = json.loads((landing / "_truth" / "summary.json").read_text())
+    valid = truth["lines"] - truth["duplicates"] - truth["malformed"]
+    assert ref["input_lines"] == truth["lines"]
+    # the reference applies the contract's main rules, not every one of them
+    assert abs(ref["accepted_events"] - valid) <= 0.01 * valid
+    assert ref["timeline_rows"] == ref["accepted_events"]
+    assert 0 < ref["customers"] <= PEOPLE
+    assert ref["seconds"] > 0 and ref["peak_rss"] > 0
+
+
+def test_results_are_written_and_tabled(landing: Path, tmp_path: Path) -> None:
+    ref = run_reference(landing, tmp_path / "work")
+    # journeyline's side as the runner reads it from a run's manifest (here: the
+    # reference's own figures, so the expected ratios are known)
+    jl = {
+        "seconds": ref["seconds"] * 2,
+        "peak_rss": ref["peak_rss"],
+        "status": "published",
+        "phases": {"beam": ref["seconds"], "dbt": 1.0, "gates": 0.5, "publish": 0.2},
+        "counts": {"input_count": ref["input_lines"], "accepted_count": ref["accepted_events"]},
+        "customers": ref["customers"],
+    }
+    row = compare("200p", PEOPLE, ref, jl)
+    assert row["ratios"] == {"beam": 1.0, "whole": 2.0, "peak_rss": 1.0}
+    assert row["sanity"]["accepted_diff"] == 0
+    results = {"started_at": "2026-01-02T03:04:05Z", "sizes": [row]}
+    results["targets"] = evaluate_targets([row])
+    assert {t["status"] for t in results["targets"]} == {"n/a"}  # no 1M, no 3M
+    path = write_results(results, tmp_path / "results")
+    assert json.loads(path.read_text()) == json.loads((path.parent / "latest.json").read_text())
+    table = format_table(results)
+    assert "| 200p |" in table and "1.0×" in table and "2.0×" in table
+
+
+def test_targets_pass_and_miss_honestly() -> None:
+    def row(size: str, lines: int, beam: float, whole: float, rss: float) -> dict:
+        return {
+            "size": size,
+            "input_lines": lines,
+            "journeyline": {
+                "phases_s": {"beam": beam},
+                "whole_s": whole,
+                "beam_events_per_s": round(lines / beam),
+                "peak_rss": int(rss * GB),
+            },
+        }
+
+    rows = [row("100k", 100_000, 1.0, 20.0, 1), row("1M", 1_000_000, 12.5, 45.0, 5)]
+    rows.append(row("3M", 3_000_000, 30.0, 150.0, 6))
+    status = {t["target"]: t["status"] for t in evaluate_targets(rows)}
+    assert status["Beam events/s at 1M"] == "MISS"  # 80k ev/s
+    assert status["whole run at 1M"] == "pass"
+    assert status["peak RSS at 1M"] == "MISS"
+    assert status["Beam time per event, 100k→3M"] == "pass"  # 1.0 → 1.0
+    assert status["whole run time per event, 100k→3M"] == "MISS"  # 0.2 → 0.05 ms
+
+
+@pytest.mark.slow
+def test_whole_bench_on_a_tiny_input(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``python -m benchmarks`` end to end (a full journeyline run, so: slow)."""
+    assert main(["--sizes", "200p", "--cache", str(tmp_path), "--results", str(tmp_path)]) == 0
+    latest = json.loads((tmp_path / "latest.json").read_text())
+    (row,) = latest["sizes"]
+    assert row["journeyline"]["status"] == "published"
+    assert abs(row["sanity"]["accepted_diff_pct"]) < 1
+    assert "| 200p |" in capsys.readouterr().out
