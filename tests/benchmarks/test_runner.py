@@ -116,3 +116,14 @@ def test_whole_bench_on_a_tiny_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert row["journeyline"]["status"] == "published"
     assert abs(row["sanity"]["accepted_diff_pct"]) < 1
     assert "| 200p |" in capsys.readouterr().out
+
+
+def test_identity_alone_resolves_every_generated_person(
+    landing: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`python -m benchmarks.identity`: the batch identity functions in one process."""
+    from benchmarks.identity import main as identity_main
+
+    assert identity_main([str(landing)]) == 0
+    out = capsys.readouterr().out
+    assert f"→ {PEOPLE:,} customers" in out and "identity resolution" in out
