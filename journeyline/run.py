@@ -74,11 +74,13 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
     """Beam options from the command line; the embedded default is the local runner."""
     args = with_setup_file(beam_args)
     if not any(a.startswith("--runner") for a in args):
-        args += [
-            "--runner=DirectRunner",
-            "--direct_num_workers=1",
-            "--direct_running_mode=in_memory",
-        ]
+        defaults = {
+            "--runner": "DirectRunner",
+            "--direct_num_workers": "1",
+            "--direct_running_mode": "in_memory",
+        }
+        # the user's own --direct_* options win (the last occurrence would)
+        args += [f"{k}={v}" for k, v in defaults.items() if not any(a.startswith(k) for a in args)]
     return PipelineOptions(args)
 
 
