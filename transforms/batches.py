@@ -82,11 +82,8 @@ def empty(schema: pa.Schema) -> pa.Table:
 
 
 def concat(tables: Iterable[pa.Table], schema: pa.Schema) -> pa.Table:
-    """Concatenate tables of one schema; an empty input gives an empty table.
-
-    Tables read back from Parquet lose the not-null flags; they are cast to ``schema``.
-    """
-    parts = [t if t.schema.equals(schema) else t.cast(schema) for t in tables if t.num_rows]
+    """Concatenate tables of one schema; an empty input gives an empty table."""
+    parts = [t for t in tables if t.num_rows]
     if not parts:
         return empty(schema)
     return pa.concat_tables(parts).combine_chunks()
