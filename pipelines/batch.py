@@ -26,7 +26,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyline.config import Config
 from journeyline.privacy import redact_quarantine
@@ -130,6 +130,8 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     shards = config.pipeline.shards
     out = run.attempt_path
     parts = max(1, shards // 4)
+    broadcast = config.pipeline.broadcast_identity(options.view_as(StandardOptions).runner)
+    priority = config.identity.priority
     # A rebase starts from nothing but the kept rows: no incremental state to extend.
     previous = run.previous if run.rebase is None else PreviousState()
     p = beam.Pipeline(options=options)
@@ -189,7 +191,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         "events": events,
         "occurrences": identity["occurrences"],
         "resolved": identity["resolved"],
-    } | "AssignNewEvents" >> AssignCustomers(shards)
+    } | "AssignNewEvents" >> AssignCustomers(shards, broadcast, priority)
     unassigned = [assigned[UNASSIGNED]]
     if incremental:
         affected = beam.pvalue.AsList(
@@ -199,13 +201,12 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(
             PullRows(shards), affected
         )
-        restitched = {
-            "events": pulled,
-            "occurrences": pulled
-            | "PulledOccurrences"
-            >> beam.ParDo(ExtractGraph(shards, config.identity.priority, occurrences_only=True)),
-            "resolved": identity["resolved"],
-        } | "AssignEarlierEvents" >> AssignCustomers(shards)
+        earlier = {"events": pulled, "resolved": identity["resolved"]}
+        if not broadcast:
+            earlier["occurrences"] = pulled | "PulledOccurrences" >> beam.ParDo(
+                ExtractGraph(shards, priority, occurrences_only=True)
+            )
+        restitched = earlier | "AssignEarlierEvents" >> AssignCustomers(shards, broadcast, priority)
         unassigned.append(restitched[UNASSIGNED])
         all_events = (assigned.events, restitched.events) | "AllEvents" >> beam.Flatten()
     else:

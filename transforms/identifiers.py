@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from journeyline.config import IdentityConfig
 from journeyline.privacy import IdentifierHasher
@@ -115,6 +118,23 @@ def node_id(id_type: str, value: str) -> int:
     """A stable signed 64-bit id for one identifier (graph node)."""
     digest = hashlib.blake2b(f"{id_type}\x1f{value}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+def node_ids(types: pa.Array, values: pa.Array) -> np.ndarray:
+    """``node_id`` of many identifiers at once: hashed once per distinct identifier (the same
+    e-mails and device ids recur across thousands of events), then spread by index."""
+    keys = pc.binary_join_element_wise(types, values, "\x1f").dictionary_encode()
+    unique = np.fromiter(
+        (
+            int.from_bytes(
+                hashlib.blake2b(k.encode(), digest_size=8).digest(), "little", signed=True
+            )
+            for k in keys.dictionary.to_pylist()
+        ),
+        np.int64,
+        len(keys.dictionary),
+    )
+    return unique[keys.indices.to_numpy(zero_copy_only=False)]
 
 
 def customer_id_for(id_type: str, value: str) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import pairwise
 from typing import Any
 
 import apache_beam as beam
@@ -49,7 +48,7 @@ from transforms.batches import (
 )
 from transforms.components import LABEL_SCHEMA, UNCONVERGED, ConnectedComponents
 from transforms.guards import SUPER_NODE, GuardRules, needs_guarding, resolve_component
-from transforms.identifiers import customer_id_for, node_id
+from transforms.identifiers import customer_id_for, node_ids
 
 MAX_CLIQUE = 8  # an event with more identifiers links them as a star around the first
 STATS_SCHEMA = pa.schema(
@@ -102,17 +101,56 @@ def guard_rules(config: IdentityConfig) -> GuardRules:
 # --- plain functions over Arrow tables --------------------------------------------------
 
 
-def flatten_identifiers(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list, list]:
+def flatten_identifiers(
+    column: pa.ChunkedArray | pa.Array,
+) -> tuple[np.ndarray, pa.Array, pa.Array]:
     """(row index, type, value) for every identifier of every row of a map column."""
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     offsets = arr.offsets.to_numpy()
     start, length = int(offsets[0]), int(offsets[-1] - offsets[0])
     parent = np.repeat(np.arange(len(arr), dtype=np.int64), np.diff(offsets))
-    return (
-        parent,
-        arr.keys.slice(start, length).to_pylist(),
-        arr.items.slice(start, length).to_pylist(),
+    return parent, arr.keys.slice(start, length), arr.items.slice(start, length)
+
+
+def _occurrences(
+    events: pa.Table,
+    parent: np.ndarray,
+    types: pa.Array,
+    values: pa.Array,
+    priority: tuple[str, ...],
+) -> tuple[pa.Table, np.ndarray]:
+    """(occurrences, node ids) of flattened identifiers: which identifiers each event carries
+    and how strong each is (its place in ``priority``; unlisted types rank last)."""
+    nodes = node_ids(types, values)
+    ranks = pc.index_in(types, value_set=pa.array(priority, pa.string())).fill_null(len(priority))
+    occurrences = pa.Table.from_arrays(
+        [events.column("event_id").take(pa.array(parent)), pa.array(nodes), ranks.cast(pa.int32())],
+        schema=OCCURRENCE_SCHEMA,
     )
+    return occurrences, nodes
+
+
+def occurrences_of(events: pa.Table, priority: tuple[str, ...]) -> pa.Table:
+    """The occurrences of an event table (``graph_of``'s first output alone)."""
+    parent, types, values = flatten_identifiers(events.column("identifiers"))
+    return _occurrences(events, parent, types, values, priority)[0]
+
+
+def linked_pairs(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (a, b), a < b, of the identifiers each event links, for all events at once:
+    every pair of an event's identifiers (a clique) up to ``MAX_CLIQUE``, else a star around
+    its first. ``parent`` is each identifier's event, in runs (a map column's layout)."""
+    if not len(parent):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1]])
+    sizes = np.diff(np.r_[starts, len(parent)])
+    firsts, seconds = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for k in np.unique(sizes[sizes >= 2]).tolist():
+        at = starts[sizes == k][:, None]
+        a, b = np.triu_indices(k, 1) if k <= MAX_CLIQUE else (np.zeros(k - 1, int), np.arange(1, k))
+        firsts.append((at + a).ravel())
+        seconds.append((at + b).ravel())
+    return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def graph_of(events: pa.Table, priority: tuple[str, ...]) -> tuple[pa.Table, pa.Table, pa.Table]:
@@ -123,53 +161,23 @@ def graph_of(events: pa.Table, priority: tuple[str, ...]) -> tuple[pa.Table, pa.
     event's identifiers (a star around the first beyond ``MAX_CLIQUE``).
     """
     parent, types, values = flatten_identifiers(events.column("identifiers"))
-    count = len(types)
-    nodes = np.fromiter(
-        (node_id(t, v) for t, v in zip(types, values, strict=True)), np.int64, count
-    )
-    rank_of = {t: i for i, t in enumerate(priority)}
-    ranks = np.fromiter((rank_of.get(t, len(priority)) for t in types), np.int32, count)
+    occurrences, nodes = _occurrences(events, parent, types, values, priority)
     take = pa.array(parent)
-    occurrences = pa.Table.from_arrays(
-        [events.column("event_id").take(take), pa.array(nodes), pa.array(ranks)],
-        schema=OCCURRENCE_SCHEMA,
-    )
     occurred = events.column("occurred_at").take(take)
     received = events.column("received_at").take(take)
     stats = pa.Table.from_arrays(
-        [
-            pa.array(nodes),
-            pa.array(types, pa.string()),
-            pa.array(values, pa.string()),
-            occurred,
-            occurred,
-            received,
-        ],
+        [pa.array(nodes), types, values, occurred, occurred, received],
         schema=STATS_SCHEMA,
     )
-    us, vs, at = [], [], []
-    received_us = received.cast(pa.int64()).to_numpy()
-    bounds = np.flatnonzero(np.r_[True, parent[1:] != parent[:-1], True]).tolist() if count else []
-    for start, end in pairwise(bounds):
-        k = end - start
-        if k < 2:
-            continue
-        pairs = (
-            [(a, b) for a in range(start, end) for b in range(a + 1, end)]
-            if k <= MAX_CLIQUE
-            else [(start, b) for b in range(start + 1, end)]
-        )
-        for a, b in pairs:
-            if nodes[a] != nodes[b]:
-                us.append(min(nodes[a], nodes[b]))
-                vs.append(max(nodes[a], nodes[b]))
-                at.append(received_us[start])
+    a, b = linked_pairs(parent)
+    distinct = nodes[a] != nodes[b]
+    a, b = a[distinct], b[distinct]
     edges = pa.Table.from_arrays(
         [
-            pa.array(us, pa.int64()),
-            pa.array(vs, pa.int64()),
-            pa.array(at, pa.int64()).cast(TIMESTAMP),
-            pa.array(np.ones(len(us), np.int64)),
+            pa.array(np.minimum(nodes[a], nodes[b])),
+            pa.array(np.maximum(nodes[a], nodes[b])),
+            received.take(pa.array(a)),
+            pa.array(np.ones(len(a), np.int64)),
         ],
         schema=IDENTITY_EDGES_SCHEMA,
     )
@@ -653,16 +661,55 @@ class _Assign(beam.DoFn):
             yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
 
 
+class _AssignBroadcast(beam.DoFn):
+    """Assign with every resolved identifier at hand (a side input): no shuffle of the events."""
+
+    def __init__(self, priority: tuple[str, ...]) -> None:
+        self.priority = priority
+        self._resolved: tuple[list[pa.Table], pa.Table] | None = None
+
+    def _table(self, tables: list[pa.Table]) -> pa.Table:
+        # The runner hands every element of a bundle the same list: concatenate it once.
+        if self._resolved is None or self._resolved[0] is not tables:
+            self._resolved = (tables, concat(tables, IDENTITY_MAP_SCHEMA))
+        return self._resolved[1]
+
+    def process(self, element: tuple[int, pa.Table], resolved: list[pa.Table]) -> Iterator[Any]:
+        _, events = element
+        options = candidates(occurrences_of(events, self.priority), self._table(resolved))
+        assigned, missing = assign(events, options)
+        if assigned.num_rows:
+            yield assigned
+        if missing:
+            yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
+
+
 class AssignCustomers(beam.PTransform):
     """Events (keyed by event-id shard) + their occurrences + resolved identifiers →
-    event tables with customer ids (main) and a count of events that found none."""
+    event tables with customer ids (main) and a count of events that found none.
 
-    def __init__(self, shards: int) -> None:
+    Two joins give the same result. ``shuffle`` groups events, occurrences and resolved
+    identifiers by shard, so no worker holds more than its shards (the scalable default).
+    ``broadcast`` hands every worker all resolved identifiers (one row per identifier) as a
+    side input and assigns each event table where it is, so the events are not shuffled:
+    what the single-process local runner wants, since it holds everything anyway.
+    """
+
+    def __init__(
+        self, shards: int, broadcast: bool = False, priority: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.shards = shards
+        self.broadcast = broadcast
+        self.priority = priority
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         shards = self.shards
+        if self.broadcast:
+            resolved = beam.pvalue.AsList(inputs["resolved"] | "ResolvedTables" >> beam.Values())
+            return inputs["events"] | "PickCustomer" >> beam.ParDo(
+                _AssignBroadcast(self.priority), resolved
+            ).with_outputs(UNASSIGNED, main="events")
         options = (
             {"occurrences": inputs["occurrences"], "resolved": inputs["resolved"]}
             | "JoinIdentifiers" >> beam.CoGroupByKey()

@@ -41,6 +41,9 @@ from journeyline.config.validate import (
 from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
 
 FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
+IDENTITY_JOINS = ("auto", "broadcast", "shuffle")
+# Runners that run the whole pipeline in one process (pipeline.identity_join: auto).
+LOCAL_RUNNERS = ("DirectRunner", "direct", "FnApiRunner", "SwitchingDirectRunner")
 SEVERITIES = ("error", "warn")
 # Which files of a folder a source reads when it sets no `pattern`.
 DEFAULT_PATTERNS = {"canonical": "*.jsonl", "segment": "*.json*"}
@@ -206,6 +209,7 @@ SPEC = Obj(
             {
                 "shards": Num(minimum=1, maximum=4096, integer=True),
                 "batch_rows": Num(minimum=100, integer=True),
+                "identity_join": Str(choices=IDENTITY_JOINS),
             }
         ),
         "streaming": STREAMING,
@@ -349,6 +353,16 @@ class SlaConfig:
 class PipelineConfig:
     shards: int
     batch_rows: int
+    # How events meet their customer ids: "shuffle" (bounded memory per worker), "broadcast"
+    # (every resolved identifier as a side input, no shuffle of the events) or "auto":
+    # broadcast on the local runner, which holds everything in one process anyway.
+    identity_join: str = "auto"
+
+    def broadcast_identity(self, runner: str | None) -> bool:
+        """Whether the batch job joins events to customers by broadcast on ``runner``."""
+        if self.identity_join != "auto":
+            return self.identity_join == "broadcast"
+        return (runner or "DirectRunner") in LOCAL_RUNNERS
 
 
 @dataclass(frozen=True)

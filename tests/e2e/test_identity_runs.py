@@ -16,6 +16,10 @@ from tests.e2e.conftest import journeyline
 
 WINDOWS = 10
 CONFIG = "identity:\n  max_rounds: 10\n"
+# The incremental side joins events to customers by shuffle, the full refresh by broadcast
+# (the local default): "incremental equals full refresh" then also proves the two joins of
+# pipeline.identity_join agree, the re-stitch of earlier events included.
+SHUFFLE_CONFIG = CONFIG + "pipeline:\n  identity_join: shuffle\n"
 
 
 def run(landing: Path, work: Path, *extra: str) -> str:
@@ -68,9 +72,9 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> dict:
     live, incremental, full = base / "live", base / "incremental", base / "full"
     for stream in ("marketing", "sales", "service"):
         (live / stream).mkdir(parents=True)
-    for folder in (incremental, full):
+    for folder, config in ((incremental, SHUFFLE_CONFIG), (full, CONFIG)):
         folder.mkdir()
-        (folder / "journeyline.yml").write_text(CONFIG, encoding="utf-8")
+        (folder / "journeyline.yml").write_text(config, encoding="utf-8")
     snapshots = []
     windows = month_windows(full_landing)
     assert len(windows) == WINDOWS and all(windows)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from journeyline.config import default_config
-from transforms.identifiers import IdentifierRules, customer_id_for, node_id, normalise_phone
+from transforms.identifiers import (
+    IdentifierRules,
+    customer_id_for,
+    node_id,
+    node_ids,
+    normalise_phone,
+)
 
 
 def rules() -> IdentifierRules:
@@ -48,3 +56,11 @@ def test_ids_are_stable_and_distinguish_types() -> None:
     assert node_id("email", "a@b.co") == node_id("email", "a@b.co")
     assert node_id("email", "x") != node_id("user_id", "x")
     assert customer_id_for("email", "a@b.co").startswith("cus_")
+
+
+def test_node_ids_in_bulk_are_node_id_of_each_identifier() -> None:
+    types = ["email", "user_id", "email", "phone", "email", "user_id"]
+    values = ["a@b.co", "a@b.co", "a@b.co", "+14155552671", "é@ü.example", "a@b.co"]
+    bulk = node_ids(pa.array(types), pa.array(values)).tolist()
+    assert bulk == [node_id(t, v) for t, v in zip(types, values, strict=True)]
+    assert node_ids(pa.array([], pa.string()), pa.array([], pa.string())).tolist() == []

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -13,7 +14,14 @@ from journeyline.config import default_config
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
 from transforms.batches import string_shards
 from transforms.identifiers import customer_id_for
-from transforms.identity import UNASSIGNED, AssignCustomers, ResolveIdentities, graph_of
+from transforms.identity import (
+    MAX_CLIQUE,
+    UNASSIGNED,
+    AssignCustomers,
+    ResolveIdentities,
+    graph_of,
+    linked_pairs,
+)
 
 SHARDS = 4
 PRIORITY = default_config().identity.priority
@@ -57,16 +65,20 @@ def resolve(rows: list[dict], check_events, check_identity=None, config=None) ->
             "previous_stats": empty,
             "previous_edges": empty,
         } | ResolveIdentities(SHARDS, config)
-        assigned = {
-            "events": events,
-            "occurrences": out["occurrences"],
-            "resolved": out["resolved"],
-        } | AssignCustomers(SHARDS)
-        assert_that(
-            assigned.events | "Assignments" >> beam.FlatMap(lambda t: assignments([t])),
-            check_events,
-            label="Events",
-        )
+        # Both joins (pipeline.identity_join) run on every graph and must agree with the truth.
+        for join in ("shuffle", "broadcast"):
+            assigned = {
+                "events": events,
+                "occurrences": out["occurrences"],
+                "resolved": out["resolved"],
+            } | f"Assign[{join}]" >> AssignCustomers(SHARDS, join == "broadcast", PRIORITY)
+            assert_that(
+                assigned.events
+                | f"Assignments[{join}]" >> beam.FlatMap(lambda t: assignments([t])),
+                check_events,
+                label=f"Events[{join}]",
+            )
+            assert_that(assigned[UNASSIGNED], equal_to([]), label=f"AllAssigned[{join}]")
         if check_identity is not None:
             assert_that(
                 out["resolved"] | "Rows" >> beam.FlatMap(lambda kv: identity_rows(kv[1])),
@@ -74,7 +86,6 @@ def resolve(rows: list[dict], check_events, check_identity=None, config=None) ->
                 label="Identity",
             )
         assert_that(out["unconverged"], equal_to([]), label="Converged")
-        assert_that(assigned[UNASSIGNED], equal_to([]), label="AllAssigned")
 
 
 def customers_of(prefixes: dict[str, int]):
@@ -101,6 +112,23 @@ def test_graph_of_links_every_pair_of_an_events_identifiers() -> None:
     types = stats.column("identifier_type").to_pylist()
     ranks = dict(zip(types, occurrences.column("rank").to_pylist(), strict=True))
     assert ranks["user_id"] < ranks["lead_id"] < ranks["email"]
+
+
+def test_linked_pairs_are_a_clique_per_event_and_a_star_beyond_max_clique() -> None:
+    sizes = [1, 2, 3, MAX_CLIQUE, MAX_CLIQUE + 3, 2, 1]
+    parent = np.repeat(np.arange(len(sizes)), sizes)
+    expected = []
+    start = 0
+    for k in sizes:  # the per-event definition, written out
+        ends = range(start, start + k)
+        if k <= MAX_CLIQUE:
+            expected += [(a, b) for a in ends for b in ends if a < b]
+        else:
+            expected += [(start, b) for b in ends if b > start]
+        start += k
+    a, b = linked_pairs(parent)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == sorted(expected)
+    assert [len(x) for x in linked_pairs(np.zeros(0, np.int64))] == [0, 0]
 
 
 def test_a_chain_across_streams_is_one_customer_named_by_its_earliest_identifier() -> None:
