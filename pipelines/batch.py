@@ -130,13 +130,17 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     shards = config.pipeline.shards
     out = run.attempt_path
     parts = max(1, shards // 4)
-    broadcast = config.pipeline.broadcast_identity(options.view_as(StandardOptions).runner)
+    runner = options.view_as(StandardOptions).runner
+    broadcast = config.pipeline.broadcast_identity(runner)
     priority = config.identity.priority
     # A rebase starts from nothing but the kept rows: no incremental state to extend.
     previous = run.previous if run.rebase is None else PreviousState()
     p = beam.Pipeline(options=options)
 
-    read = p | "ReadSources" >> ReadSources(config, run.run_id, list(run.files))
+    parsers = config.pipeline.parsers(runner, sum(f.size for f in run.files))
+    read = p | "ReadSources" >> ReadSources(
+        config, run.run_id, list(run.files), processes=min(parsers, len(run.files))
+    )
     kept = None
     if run.rebase is not None:
         kept = (

@@ -3,7 +3,8 @@
 Events are sharded by event_id so all copies of an id meet in one group — with
 the ids earlier runs already accepted, so a re-delivered old event is a
 duplicate too. The survivor is the earliest received copy (ties broken by input
-source and content hash), which makes the choice the same on every run.
+source, content hash and input file), which makes the choice the same on every run
+whatever order the copies arrive in (files are parsed side by side).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _ORDER = [
     ("received_at", "ascending"),
     ("input_source", "ascending"),
     ("record_hash", "ascending"),
+    ("input_file", "ascending"),  # byte-identical copies in two files
 ]
 
 
@@ -35,7 +37,7 @@ def drop_duplicates(
     duplicates per input source."""
     if not table.num_rows:
         return table, {}
-    # Sort the four key columns only and gather the survivors once: the wide rows (properties,
+    # Sort the key columns only and gather the survivors once: the wide rows (properties,
     # identifiers) are copied a single time instead of by a sort and again by a filter.
     order = pc.sort_indices(table.select([name for name, _ in _ORDER]), sort_keys=_ORDER)
     ids = table.column("event_id").take(order)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
 import zlib
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from journeyline.config import Config, SourceConfig
 from journeyline.progress import READS
@@ -106,11 +109,18 @@ class _Tally:
 
 
 class ParseSourceFile(beam.DoFn):
-    """Parse one input file into accepted event tables, quarantine tables and a count record."""
+    """Parse one input file into accepted event tables, quarantine tables and a count record.
 
-    def __init__(self, config: Config, run_id: str) -> None:
+    With ``processes`` > 1 the files of a bundle are parsed by that many worker processes
+    (parsing is pure Python and CPU-bound, and the local runner is one thread): each file
+    is handed to a worker as it arrives, and its tables are emitted as soon as it is done,
+    the last ones when the bundle finishes. Outputs and counts are those of one process.
+    """
+
+    def __init__(self, config: Config, run_id: str, processes: int = 1) -> None:
         self.config = config
         self.run_id = run_id
+        self.processes = processes
         self.lines = Metrics.counter("read", "input_records")
         self.rejected = Metrics.counter("read", "quarantined_records")
 
@@ -118,8 +128,46 @@ class ParseSourceFile(beam.DoFn):
         self.sources: dict[str, SourceConfig] = {s.name: s for s in self.config.sources}
         self.contracts = {s.name: RowContract(self.config, s) for s in self.config.sources}
         self.fast = {name: FastCanonical(c) for name, c in self.contracts.items()}
+        self.pool: ProcessPoolExecutor | None = None
+        if self.processes > 1:
+            # spawn, not fork: the runner's threads (and their locks) must not be copied.
+            self.pool = ProcessPoolExecutor(
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.config, self.run_id),
+            )
+        self.pending: list[Future] = []
+
+    def teardown(self) -> None:
+        if getattr(self, "pool", None) is not None:
+            self.pool.shutdown(cancel_futures=True)
 
     def process(self, item: InputFile) -> Iterator[Any]:
+        if self.pool is None:
+            yield from self.parse_file(item)
+            return
+        self.pending.append(self.pool.submit(_parse_in_worker, item))
+        done, _ = wait(self.pending, timeout=0, return_when=FIRST_COMPLETED)
+        yield from self._collect(done, windowed=False)
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self.pool is not None and self.pending:
+            done, _ = wait(self.pending)
+            yield from self._collect(done, windowed=True)
+
+    def _collect(self, done: set[Future], windowed: bool) -> Iterator[Any]:
+        """The outputs of finished files (from finish_bundle, wrapped in the global window)."""
+        self.pending = [f for f in self.pending if f not in done]
+        for future in done:
+            for tag, value in future.result():
+                if tag == STATS:
+                    self._count(value)
+                value = GlobalWindows.windowed_value(value) if windowed else value
+                yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
+
+    def parse_file(self, item: InputFile) -> Iterator[Any]:
+        """The outputs of one file, parsed in this process."""
         source = self.sources[item.source]
         received = datetime.fromtimestamp(item.mtime, tz=UTC)
         if source.format == "canonical":
@@ -128,21 +176,24 @@ class ParseSourceFile(beam.DoFn):
         records = source_records(self.config, source, item, self.config.contract.max_raw_bytes)
         yield from self.parse(source, records, received, item.path)
 
-    def _finish(self, tally: _Tally, label: str) -> Iterator[Any]:
-        table = tally.rejects.flush()
-        if table is not None:
-            yield beam.pvalue.TaggedOutput(QUARANTINE, table)
-        stats = tally.stats
+    def _count(self, stats: dict[str, Any]) -> None:
         self.lines.inc(stats["input_count"])
         self.rejected.inc(stats["quarantined_count"])
         READS.file_done(stats["input_count"])
         _LOG.info(
             "read %s: %d records, %d quarantined",
-            label,
+            stats.get("label", stats["source"]),
             stats["input_count"],
             stats["quarantined_count"],
         )
-        yield beam.pvalue.TaggedOutput(STATS, stats)
+
+    def _finish(self, tally: _Tally, label: str) -> Iterator[Any]:
+        table = tally.rejects.flush()
+        if table is not None:
+            yield beam.pvalue.TaggedOutput(QUARANTINE, table)
+        if _WORKER is None:  # a worker's parent counts its files as they come back
+            self._count({**tally.stats, "label": label})
+        yield beam.pvalue.TaggedOutput(STATS, tally.stats)
 
     def parse(
         self, source: SourceConfig, records: Iterable[RawRecord], received: datetime, label: str
@@ -280,6 +331,24 @@ class ParseSourceFile(beam.DoFn):
         yield from self._finish(tally, path)
 
 
+_WORKER: ParseSourceFile | None = None  # the parser of a parse worker process
+
+
+def _start_worker(config: Config, run_id: str) -> None:
+    global _WORKER
+    _WORKER = ParseSourceFile(config, run_id)
+    _WORKER.setup()
+
+
+def _parse_in_worker(item: InputFile) -> list[tuple[str | None, Any]]:
+    """One file's outputs as (tag, value) pairs (None: the main output), for the parent."""
+    assert _WORKER is not None
+    return [
+        (out.tag, out.value) if isinstance(out, beam.pvalue.TaggedOutput) else (None, out)
+        for out in _WORKER.parse_file(item)
+    ]
+
+
 class ParseBigQueryRows(ParseSourceFile):
     """Parse batches of rows of one BigQuery table, like the records of one file."""
 
@@ -323,12 +392,15 @@ class ReadSources(beam.PTransform):
         run_id: str,
         files: list[InputFile],
         received: datetime | None = None,
+        processes: int = 1,
     ) -> None:
-        """``received``: received_at of BigQuery rows (they have no file time); default now."""
+        """``received``: received_at of BigQuery rows (they have no file time); default now.
+        ``processes``: how many processes parse the files (``ParseSourceFile``)."""
         super().__init__()
         self.config = config
         self.run_id = run_id
         self.files = files
+        self.processes = processes
         self.received = received or datetime.now(UTC).replace(microsecond=0)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple | SourceOutputs:
@@ -337,7 +409,7 @@ class ReadSources(beam.PTransform):
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles"
-            >> beam.ParDo(ParseSourceFile(self.config, self.run_id)).with_outputs(
+            >> beam.ParDo(ParseSourceFile(self.config, self.run_id, self.processes)).with_outputs(
                 QUARANTINE, STATS, main="events"
             )
         )

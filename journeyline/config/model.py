@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
 FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
 IDENTITY_JOINS = ("auto", "broadcast", "shuffle")
 # Runners that run the whole pipeline in one process (pipeline.identity_join: auto).
+# Starting a parse process costs about a second: below this much input, one process is faster.
+PARALLEL_PARSE_BYTES = 64 * 1024 * 1024
 LOCAL_RUNNERS = ("DirectRunner", "direct", "FnApiRunner", "SwitchingDirectRunner")
 SEVERITIES = ("error", "warn")
 # Which files of a folder a source reads when it sets no `pattern`.
@@ -210,6 +213,7 @@ SPEC = Obj(
                 "shards": Num(minimum=1, maximum=4096, integer=True),
                 "batch_rows": Num(minimum=100, integer=True),
                 "identity_join": Str(choices=IDENTITY_JOINS),
+                "parse_processes": Num(minimum=0, maximum=256, integer=True),
             }
         ),
         "streaming": STREAMING,
@@ -357,12 +361,28 @@ class PipelineConfig:
     # (every resolved identifier as a side input, no shuffle of the events) or "auto":
     # broadcast on the local runner, which holds everything in one process anyway.
     identity_join: str = "auto"
+    # Processes that parse input files side by side; 0: one per core on the local runner
+    # (its pipeline runs on one thread) once the input is big enough to repay starting them,
+    # and 1 on distributed runners (they run a worker per core).
+    parse_processes: int = 0
 
     def broadcast_identity(self, runner: str | None) -> bool:
         """Whether the batch job joins events to customers by broadcast on ``runner``."""
         if self.identity_join != "auto":
             return self.identity_join == "broadcast"
-        return (runner or "DirectRunner") in LOCAL_RUNNERS
+        return _is_local(runner)
+
+    def parsers(self, runner: str | None, input_bytes: int) -> int:
+        """How many processes parse ``input_bytes`` of input files on ``runner``."""
+        if self.parse_processes:
+            return self.parse_processes
+        if not _is_local(runner) or input_bytes < PARALLEL_PARSE_BYTES:
+            return 1
+        return max(1, os.cpu_count() or 1)
+
+
+def _is_local(runner: str | None) -> bool:
+    return (runner or "DirectRunner") in LOCAL_RUNNERS
 
 
 @dataclass(frozen=True)

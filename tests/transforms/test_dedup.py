@@ -46,6 +46,19 @@ def test_ties_on_received_time_are_broken_by_content_hash() -> None:
     )
 
 
+def test_byte_identical_copies_in_two_files_keep_the_same_file_in_any_order() -> None:
+    """Files are parsed side by side, so copies arrive in any order: the tie is broken by
+    input file, and the lineage column is the same on every run."""
+    rows = [
+        {**event("a", {"anonymous_id": "x"}, record_hash=3), "input_file": name}
+        for name in ("landing/m-2.jsonl", "landing/m-1.jsonl", "landing/m-3.jsonl")
+    ]
+    for order in (rows, rows[::-1], rows[1:] + rows[:1]):
+        kept, counts = drop_duplicates(events_table(order))
+        assert kept.column("input_file").to_pylist() == ["landing/m-1.jsonl"]
+        assert sum(counts.values()) == 2
+
+
 def test_beam_composite_dedups_across_input_batches() -> None:
     first = events_table([event("a", {"anonymous_id": "x"}), event("b", {"anonymous_id": "y"})])
     second = events_table(

@@ -107,3 +107,81 @@ def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) 
     assert len(tables) == 2
     assert all(t.schema == EVENT_SCHEMA for t in tables)
     assert pa.concat_tables(tables).num_rows == 2
+
+
+def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
+    tmp_path: Path,
+) -> None:
+    """ParseSourceFile with processes=2 (the local runner on a big input) emits exactly what
+    one process emits: the same events, quarantine rows and per-file counts."""
+    files = []
+    for n in range(3):
+        (tmp_path / f"f{n}").mkdir()
+        path = landing(tmp_path / f"f{n}")
+        more = [json.dumps({**GOOD, "event_id": f"f{n}-{i}"}).encode() for i in range(50)]
+        path.write_bytes(path.read_bytes() + b"\n".join(more) + b"\n")
+        files.append(InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime))
+    config = default_config().with_input(tmp_path)
+
+    def outputs(processes: int) -> dict[str, list]:
+        parse = ParseSourceFile(config, "run_test", processes)
+        parse.setup()
+        try:
+            out: list = []
+            for item in files:
+                out += parse.process(item)
+            out += parse.finish_bundle() or []
+        finally:
+            parse.teardown()
+        values = [getattr(o, "value", o) for o in out]
+        values = [getattr(v, "value", v) for v in values]  # unwrap windowed values
+        return {
+            "events": sorted(
+                (e, f)
+                for t in values
+                if isinstance(t, pa.Table) and "event_id" in t.column_names
+                for e, f in zip(
+                    t.column("event_id").to_pylist(),
+                    t.column("input_file").to_pylist(),
+                    strict=True,
+                )
+            ),
+            "quarantine": sorted(
+                (c, loc)
+                for t in values
+                if isinstance(t, pa.Table) and "reason_code" in t.column_names
+                for c, loc in zip(
+                    t.column("reason_code").to_pylist(),
+                    t.column("location").to_pylist(),
+                    strict=True,
+                )
+            ),
+            "stats": sorted(
+                (v["source"], v["input_count"], v["quarantined_count"])
+                for v in values
+                if isinstance(v, dict)
+            ),
+        }
+
+    one, two = outputs(1), outputs(2)
+    assert one == two
+    assert len(one["events"]) == 3 * 51 and len(one["quarantine"]) == 3 * 4
+    assert one["stats"] == [("marketing", 55, 4)] * 3
+
+
+def test_read_sources_with_two_parse_processes_runs_in_a_pipeline(tmp_path: Path) -> None:
+    path = landing(tmp_path)
+    config = default_config().with_input(tmp_path)
+    files = [InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)] * 2
+    with local_pipeline() as p:
+        out = p | ReadSources(config, "run_test", files, processes=2)
+        assert_that(
+            out.events | beam.FlatMap(lambda t: t.column("event_id").to_pylist()),
+            equal_to(["e1", "e1"]),
+            label="Accepted",
+        )
+        assert_that(
+            out[STATS] | beam.Map(lambda s: (s["input_count"], s["quarantined_count"])),
+            equal_to([(5, 4), (5, 4)]),
+            label="Counted",
+        )
