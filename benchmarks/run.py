@@ -298,7 +298,10 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "beam": apache_beam.__version__,
-        "beam_runner": "DirectRunner, in_memory, 1 worker (journeyline's local default)",
+        "beam_runner": (
+            "DirectRunner, in_memory, 1 worker; files parsed by one process per core and"
+            " events joined to customers by broadcast (journeyline's local defaults)"
+        ),
         "duckdb": duckdb.__version__,
     }
 
