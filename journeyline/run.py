@@ -41,7 +41,7 @@ from journeyline.schema import (
 from journeyline.suppressions import load_suppressions
 from journeyline.warehouse import bigquery
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
-from journeyline.warehouse.project import profile_env, project_vars
+from journeyline.warehouse.project import lake_env, profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
 from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
@@ -194,11 +194,12 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
     stream = config.streaming.output
     if "://" not in stream:  # the alerts table exists, empty, before any stream ran
         ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
-    variables = {**project_vars(config, attempt_path, lake.ops), "stream_path": stream}
+    variables = {**project_vars(config, lake.ops), "stream_path": stream}
     env = profile_env(config)
     if config.warehouse.type == "bigquery":
         extra_vars, env = bigquery.dbt_settings(config)
         variables.update(extra_vars)
+    env = {**env, **lake_env(attempt_path)}
     return run_dbt(
         command,
         project_dir=PROJECT_DIR,

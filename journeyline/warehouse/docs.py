@@ -16,7 +16,7 @@ from journeyline.config import Config
 from journeyline.errors import InputError, PipelineError
 from journeyline.lake import Lake
 from journeyline.warehouse.dbt_runner import run_dbt
-from journeyline.warehouse.project import profile_env, project_vars
+from journeyline.warehouse.project import lake_env, profile_env, project_vars
 
 DOCS_FILE = "warehouse_docs.html"
 
@@ -51,8 +51,8 @@ def build_docs(config: Config, out_dir: Path) -> Path:
     work = lake.root / "_dbt_docs"
     outcome = run_dbt(
         ["docs", "generate", "--static"],
-        vars=project_vars(config, lake.attempt(attempt), lake.ops),
-        env=profile_env(config),
+        vars=project_vars(config, lake.ops),
+        env={**profile_env(config), **lake_env(lake.attempt(attempt))},
         work_dir=work,
     )
     page = work / "target" / "static_index.html"

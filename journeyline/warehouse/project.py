@@ -7,17 +7,28 @@ from typing import Any
 
 from journeyline.config import Config
 
+# The lake run attempt dbt reads, read with env_var() in models/staging/_lake__sources.yml.
+# It changes every run: as a --vars value it would make dbt re-parse the whole project
+# each run (any change of --vars does); as an environment variable only the lake sources
+# and the models selecting from them are re-parsed (dbt's partial parsing tracks env_var).
+LAKE_RUN_PATH_ENV = "JOURNEYLINE_LAKE_RUN_PATH"
 
-def project_vars(config: Config, attempt_path: Path, ops_path: Path) -> dict[str, Any]:
-    """The dbt vars for one lake run attempt: where the lake is, the journey, checks, SLAs."""
+
+def project_vars(config: Config, ops_path: Path) -> dict[str, Any]:
+    """The dbt vars of a configuration: the run history, the journey, checks, SLAs.
+    They stay the same from run to run (see lake_env for the run attempt)."""
     return {
-        "lake_run_path": str(attempt_path),
         "ops_path": str(ops_path),
         "stage_order": list(config.stages.order),
         "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
         "dq_severity": {name: c.severity for name, c in config.quality.items()},
         "sla": config.sla.as_dbt_var(),
     }
+
+
+def lake_env(attempt_path: Path) -> dict[str, str]:
+    """The environment naming the lake run attempt the dbt project reads."""
+    return {LAKE_RUN_PATH_ENV: str(attempt_path)}
 
 
 def profile_env(config: Config) -> dict[str, str]:

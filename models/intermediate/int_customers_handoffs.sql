@@ -77,26 +77,47 @@ run_identifiers as (
 
 ),
 
-recognised_handoffs as (
+handoff_identifiers as (
 
-    -- Hand-off events sharing at least one identifier with the previous run.
-    select distinct handoffs.event_id
+    -- The identifiers of each hand-off event (a few percent of all events),
+    -- before they are compared with the previous run's.
+    select
+        handoffs.customer_id,
+        handoffs.run_number,
+        handoffs.event_id,
+        event_identifiers.identifier_type,
+        event_identifiers.identifier_value
 
     from segmented as handoffs
 
     inner join event_identifiers
         on handoffs.event_id = event_identifiers.event_id
 
-    inner join run_identifiers
-        on
-            handoffs.customer_id = run_identifiers.customer_id
-            and handoffs.run_number - 1 = run_identifiers.run_number
-            and event_identifiers.identifier_type
-            = run_identifiers.identifier_type
-            and event_identifiers.identifier_value
-            = run_identifiers.identifier_value
-
     where handoffs.is_handoff
+
+),
+
+recognised_handoffs as (
+
+    -- Hand-off events sharing at least one identifier with the previous run
+    -- (a semi join: only hand-off events are matched against run identifiers).
+    select distinct handoff_identifiers.event_id
+
+    from handoff_identifiers
+
+    where exists (
+        select 1 as previous_run_identifier
+
+        from run_identifiers
+
+        where
+            handoff_identifiers.customer_id = run_identifiers.customer_id
+            and handoff_identifiers.run_number - 1 = run_identifiers.run_number
+            and handoff_identifiers.identifier_type
+            = run_identifiers.identifier_type
+            and handoff_identifiers.identifier_value
+            = run_identifiers.identifier_value
+    )
 
 ),
 
