@@ -137,7 +137,13 @@ class ParseSourceFile(beam.DoFn):
                 initializer=_start_worker,
                 initargs=(self.config, self.run_id),
             )
-        self.pending: list[Future] = []
+        self.pending: dict[Future, str] = {}  # files handed to workers → their paths
+
+    def start_bundle(self) -> None:
+        # A retried bundle starts clean: nothing of a failed attempt may be emitted twice.
+        for future in self.pending:
+            future.cancel()
+        self.pending = {}
 
     def teardown(self) -> None:
         if getattr(self, "pool", None) is not None:
@@ -147,7 +153,7 @@ class ParseSourceFile(beam.DoFn):
         if self.pool is None:
             yield from self.parse_file(item)
             return
-        self.pending.append(self.pool.submit(_parse_in_worker, item))
+        self.pending[self.pool.submit(_parse_in_worker, item)] = item.path
         done, _ = wait(self.pending, timeout=0, return_when=FIRST_COMPLETED)
         yield from self._collect(done, windowed=False)
 
@@ -158,11 +164,11 @@ class ParseSourceFile(beam.DoFn):
 
     def _collect(self, done: set[Future], windowed: bool) -> Iterator[Any]:
         """The outputs of finished files (from finish_bundle, wrapped in the global window)."""
-        self.pending = [f for f in self.pending if f not in done]
         for future in done:
+            path = self.pending.pop(future)
             for tag, value in future.result():
                 if tag == STATS:
-                    self._count(value)
+                    self._count({**value, "label": path})
                 value = GlobalWindows.windowed_value(value) if windowed else value
                 yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
 
