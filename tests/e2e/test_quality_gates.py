@@ -254,7 +254,8 @@ def test_duplicate_event_ids_and_gaps_in_event_seq_block_publishing(
         if command[0] == "run":  # a model bug: one event twice, one customer with a gap
             con = duckdb.connect(config.warehouse.path)
             try:
-                t = f"{config.warehouse.staging_schema}.customer_timeline"
+                # customer_timeline is a view of this table on DuckDB: the damage shows in it
+                t = f"{config.warehouse.staging_schema}.stg_lake__timeline"
                 con.execute(f"insert into {t} select * from {t} order by event_id limit 1")
                 con.execute(
                     f"update {t} set event_seq = event_seq + 5 where customer_id = "
