@@ -114,26 +114,26 @@ class IdentifierRules:
         return NormalisedIdentifiers(tuple(kept), invalid, blocked)
 
 
+_NODE_KEY_SEP = "\x1f"
+
+
+def _node_hash(key: str) -> int:
+    """The signed 64-bit hash of one ``type<US>value`` key."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
 def node_id(id_type: str, value: str) -> int:
     """A stable signed 64-bit id for one identifier (graph node)."""
-    digest = hashlib.blake2b(f"{id_type}\x1f{value}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    return _node_hash(f"{id_type}{_NODE_KEY_SEP}{value}")
 
 
 def node_ids(types: pa.Array, values: pa.Array) -> np.ndarray:
     """``node_id`` of many identifiers at once: hashed once per distinct identifier (the same
     e-mails and device ids recur across thousands of events), then spread by index."""
-    keys = pc.binary_join_element_wise(types, values, "\x1f").dictionary_encode()
-    unique = np.fromiter(
-        (
-            int.from_bytes(
-                hashlib.blake2b(k.encode(), digest_size=8).digest(), "little", signed=True
-            )
-            for k in keys.dictionary.to_pylist()
-        ),
-        np.int64,
-        len(keys.dictionary),
-    )
+    keys = pc.binary_join_element_wise(types, values, _NODE_KEY_SEP).dictionary_encode()
+    distinct = keys.dictionary.to_pylist()
+    unique = np.fromiter(map(_node_hash, distinct), np.int64, len(distinct))
     return unique[keys.indices.to_numpy(zero_copy_only=False)]
 
 

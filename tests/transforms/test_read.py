@@ -109,6 +109,16 @@ def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) 
     assert pa.concat_tables(tables).num_rows == 2
 
 
+def pairs(values: list, first: str, second: str) -> list[tuple]:
+    """(first, second) of every row of the tables among ``values`` that have ``first``."""
+    return sorted(
+        pair
+        for t in values
+        if isinstance(t, pa.Table) and first in t.column_names
+        for pair in zip(t.column(first).to_pylist(), t.column(second).to_pylist(), strict=True)
+    )
+
+
 def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
     tmp_path: Path,
 ) -> None:
@@ -130,32 +140,14 @@ def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
             out: list = []
             for item in files:
                 out += parse.process(item)
-            out += parse.finish_bundle() or []
+            out += parse.finish_bundle()
         finally:
             parse.teardown()
         values = [getattr(o, "value", o) for o in out]
         values = [getattr(v, "value", v) for v in values]  # unwrap windowed values
         return {
-            "events": sorted(
-                (e, f)
-                for t in values
-                if isinstance(t, pa.Table) and "event_id" in t.column_names
-                for e, f in zip(
-                    t.column("event_id").to_pylist(),
-                    t.column("input_file").to_pylist(),
-                    strict=True,
-                )
-            ),
-            "quarantine": sorted(
-                (c, loc)
-                for t in values
-                if isinstance(t, pa.Table) and "reason_code" in t.column_names
-                for c, loc in zip(
-                    t.column("reason_code").to_pylist(),
-                    t.column("location").to_pylist(),
-                    strict=True,
-                )
-            ),
+            "events": pairs(values, "event_id", "input_file"),
+            "quarantine": pairs(values, "reason_code", "location"),
             "stats": sorted(
                 (v["source"], v["input_count"], v["quarantined_count"])
                 for v in values
