@@ -43,9 +43,9 @@ from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
 
 FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
 IDENTITY_JOINS = ("auto", "broadcast", "shuffle")
-# Runners that run the whole pipeline in one process (pipeline.identity_join: auto).
 # Starting a parse process costs about a second: below this much input, one process is faster.
 PARALLEL_PARSE_BYTES = 64 * 1024 * 1024
+# Runners that run the whole pipeline in one process (the `auto` of the pipeline knobs).
 LOCAL_RUNNERS = ("DirectRunner", "direct", "FnApiRunner", "SwitchingDirectRunner")
 SEVERITIES = ("error", "warn")
 # Which files of a folder a source reads when it sets no `pattern`.
