@@ -131,7 +131,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     out = run.attempt_path
     parts = max(1, shards // 4)
     runner = options.view_as(StandardOptions).runner
-    broadcast = config.pipeline.broadcast_identity(runner)
+    broadcast = config.pipeline.broadcast_joins(runner)
     priority = config.identity.priority
     # A rebase starts from nothing but the kept rows: no incremental state to extend.
     previous = run.previous if run.rebase is None else PreviousState()
@@ -170,7 +170,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         dedup_inputs["known"] = known_parts[0]
     elif known_parts:
         dedup_inputs["known"] = tuple(known_parts) | "AllKnownIds" >> beam.Flatten()
-    deduped = dedup_inputs | "DropDuplicates" >> DropDuplicateEvents(shards)
+    deduped = dedup_inputs | "DropDuplicates" >> DropDuplicateEvents(shards, broadcast)
     events = deduped.events
     if kept is not None:
         events = (events, kept) | "WithKeptEvents" >> beam.Flatten()

@@ -50,6 +50,14 @@ beam.coders.registry.register_coder(pa.Table, ArrowTableCoder)
 KeyedTable = tuple[int, pa.Table]  # (shard, rows): the element type of the wide shuffles
 
 
+class TaggedOutputs(dict):
+    """A composite's outputs by tag, the main one also as ``.events`` (as a ParDo's are)."""
+
+    @property
+    def events(self) -> beam.PCollection:
+        return self["events"]
+
+
 class BatchBuilder:
     """Accumulates rows column by column and hands out tables of at most ``batch_rows`` rows."""
 

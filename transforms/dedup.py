@@ -1,24 +1,40 @@
 """De-duplication on event_id: one copy survives, every other copy is counted, never lost.
 
-Events are sharded by event_id so all copies of an id meet in one group — with
-the ids earlier runs already accepted, so a re-delivered old event is a
-duplicate too. The survivor is the earliest received copy (ties broken by input
-source, content hash and input file), which makes the choice the same on every run
-whatever order the copies arrive in (files are parsed side by side).
+Copies of an event_id meet in one group (by event-id shard) with the ids earlier
+runs already accepted, so a re-delivered old event is a duplicate too. The
+survivor is the earliest received copy (ties broken by input source, content hash
+and input file), which makes the choice the same on every run whatever order the
+copies arrive in (files are parsed side by side).
+
+Two plans give the same survivors. ``shuffle`` moves whole events to their group
+and keeps the survivors there, so they leave keyed by event-id shard (what the
+shuffle identity join wants). ``broadcast`` moves only the key columns and where
+each row is (its table and row number); the few losing copies go back to every
+worker as a side input and are dropped where the events already are, so the wide
+rows (properties, identifiers) are not copied through a shuffle: what the
+single-process local runner wants (README, Performance).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
 
 from journeyline.schema import EVENT_SCHEMA
-from transforms.batches import KeyedTable, concat, events_by_event_id, group_starts
+from transforms.batches import (
+    KeyedTable,
+    TaggedOutputs,
+    concat,
+    events_by_event_id,
+    group_starts,
+)
 
 DUPLICATES = "duplicates"
 _ORDER = [
@@ -28,6 +44,30 @@ _ORDER = [
     ("record_hash", "ascending"),
     ("input_file", "ascending"),  # byte-identical copies in two files
 ]
+_KEYS = [name for name, _ in _ORDER]
+# Where a row is: rows equal on every key are byte-identical copies, and this picks one.
+_WHERE = [("table_id", "ascending"), ("row", "ascending")]
+LOCATED_KEYS = pa.schema(
+    [EVENT_SCHEMA.field(name) for name in _KEYS]
+    + [pa.field("table_id", pa.int64(), False), pa.field("row", pa.int32(), False)]
+)
+
+
+def first_copies(
+    keys: pa.Table, known: pa.Array | None, order_by: list[tuple[str, str]]
+) -> tuple[pa.Array, np.ndarray]:
+    """The rows of ``keys`` in survivor order, and which of them survive: the first row
+    of every event_id, unless the id is ``known`` (accepted before)."""
+    order = pc.sort_indices(keys, sort_keys=order_by)
+    ids = keys.column("event_id").take(order)
+    keep = group_starts(ids)
+    if known is not None and len(known):
+        keep &= ~pc.is_in(ids, value_set=known).to_numpy(zero_copy_only=False)
+    return order, keep
+
+
+def _per_source(sources: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    return {c["values"]: int(c["counts"]) for c in pc.value_counts(sources).to_pylist()}
 
 
 def drop_duplicates(
@@ -39,34 +79,108 @@ def drop_duplicates(
         return table, {}
     # Sort the key columns only and gather the survivors once: the wide rows (properties,
     # identifiers) are copied a single time instead of by a sort and again by a filter.
-    order = pc.sort_indices(table.select([name for name, _ in _ORDER]), sort_keys=_ORDER)
-    ids = table.column("event_id").take(order)
-    keep = group_starts(ids)
-    if known is not None and len(known):
-        seen = pc.is_in(ids, value_set=known)
-        keep &= ~seen.to_numpy(zero_copy_only=False)
+    order, keep = first_copies(table.select(_KEYS), known, _ORDER)
     survivors = table.take(order.filter(pa.array(keep)))
     if survivors.num_rows == table.num_rows:
         return survivors, {}
-    dropped = table.column("input_source").take(order.filter(pa.array(~keep)))
-    counts = pc.value_counts(dropped).to_pylist()
-    return survivors, {c["values"]: int(c["counts"]) for c in counts}
+    return survivors, _per_source(table.column("input_source").take(order.filter(pa.array(~keep))))
 
 
-class _DropDuplicatesInShard(beam.DoFn):
+def _known_ids(tables: Iterable[pa.Table]) -> pa.Array | None:
+    known = [t.column("event_id") for t in tables if t.num_rows]
+    return pa.chunked_array(known).combine_chunks() if known else None
+
+
+class _Counting(beam.DoFn):
+    """Emits duplicate counts per source (``duplicates``) and adds them to the metric."""
+
     def __init__(self) -> None:
         self.duplicates = Metrics.counter("dedup", "duplicate_events")
 
-    def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
-        shard, groups = element
-        known = [t.column("event_id") for t in groups["known"] if t.num_rows]
-        known_ids = pa.chunked_array(known).combine_chunks() if known else None
-        survivors, counts = drop_duplicates(concat(groups["events"], EVENT_SCHEMA), known_ids)
-        if survivors.num_rows:
-            yield shard, survivors
+    def counted(self, counts: dict[str, int]) -> Iterator[Any]:
         for source, count in sorted(counts.items()):
             self.duplicates.inc(count)
             yield beam.pvalue.TaggedOutput(DUPLICATES, {"source": source, "duplicate_count": count})
+
+
+class _DropDuplicatesInShard(_Counting):
+    """Shuffle plan: every copy of the shard's events is here; keep the survivors."""
+
+    def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
+        shard, groups = element
+        survivors, counts = drop_duplicates(
+            concat(groups["events"], EVENT_SCHEMA), _known_ids(groups["known"])
+        )
+        if survivors.num_rows:
+            yield shard, survivors
+        yield from self.counted(counts)
+
+
+def _with_table_id(table: pa.Table) -> KeyedTable:
+    """An event table with a random 63-bit id, so a row is known by (table, row number).
+
+    Random, not derived from the rows: two tables may hold the same rows (a file that
+    repeats itself), and their copies must still be told apart.
+    """
+    return uuid.uuid4().int >> 65, table
+
+
+def _located_keys(element: KeyedTable, shards: int) -> Iterator[KeyedTable]:
+    """The key columns of an event table and where each row is, split by event-id shard."""
+    table_id, table = element
+    n = table.num_rows
+    keys = pa.Table.from_arrays(
+        [table.column(name) for name in _KEYS]
+        + [pa.array(np.full(n, table_id, np.int64)), pa.array(np.arange(n, dtype=np.int32))],
+        schema=LOCATED_KEYS,
+    )
+    yield from events_by_event_id(keys, shards)
+
+
+class _FindLosers(_Counting):
+    """Broadcast plan, per event-id shard: (table_id, row) of every copy that does not
+    survive (main) and the duplicate counts."""
+
+    def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
+        _, groups = element
+        keys = concat(groups["events"], LOCATED_KEYS)
+        order, keep = first_copies(keys, _known_ids(groups["known"]), _ORDER + _WHERE)
+        if keep.all():
+            return
+        losers = keys.take(order.filter(pa.array(~keep)))
+        yield losers.select(["table_id", "row"])
+        yield from self.counted(_per_source(losers.column("input_source")))
+
+
+class _DropLosers(beam.DoFn):
+    """Broadcast plan: every event table without its losing copies (a side input)."""
+
+    def __init__(self) -> None:
+        self._index: tuple[list[pa.Table], dict[int, np.ndarray]] | None = None
+
+    def _rows(self, losers: list[pa.Table]) -> dict[int, np.ndarray]:
+        """Losing rows by table id (the runner hands a bundle one list: index it once)."""
+        if self._index is None or self._index[0] is not losers:
+            index: dict[int, np.ndarray] = {}
+            if losers:
+                both = pa.concat_tables(losers)
+                ids = both.column("table_id").to_numpy()
+                order = np.argsort(ids, kind="stable")
+                ids, rows = ids[order], both.column("row").to_numpy()[order]
+                cuts = np.flatnonzero(np.diff(ids)) + 1
+                index = dict(zip(ids[np.r_[0, cuts]].tolist(), np.split(rows, cuts), strict=True))
+            self._index = (losers, index)
+        return self._index[1]
+
+    def process(self, element: KeyedTable, losers: list[pa.Table]) -> Iterator[KeyedTable]:
+        table_id, table = element
+        rows = self._rows(losers).get(table_id)
+        if rows is not None:
+            keep = np.ones(table.num_rows, dtype=bool)
+            keep[rows] = False
+            table = table.filter(pa.array(keep))
+        if table.num_rows:
+            yield table_id, table
 
 
 def _alone(tables: Iterable[pa.Table]) -> dict[str, Iterable[pa.Table]]:
@@ -74,30 +188,52 @@ def _alone(tables: Iterable[pa.Table]) -> dict[str, Iterable[pa.Table]]:
     return {"events": tables, "known": ()}
 
 
-class DropDuplicateEvents(beam.PTransform):
-    """``{"events": tables, "known": (shard, event-id table) …}`` → de-duplicated events keyed
-    by event-id shard (main) and duplicate counts per source (``duplicates``). ``known`` may be
-    left out (nothing accepted before)."""
+def _by_shard(keyed: beam.PCollection, known: beam.PCollection | None) -> beam.PCollection:
+    """Tables keyed by event-id shard, grouped with the known ids of the same shard."""
+    if known is not None:
+        return {"events": keyed, "known": known} | "GroupShards" >> beam.CoGroupByKey()
+    # Nothing known yet: a plain GroupByKey (a CoGroupByKey copies every table once more).
+    return (
+        keyed
+        | "GroupShards" >> beam.GroupByKey()
+        | "NoneKnown" >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables)))
+    )
 
-    def __init__(self, shards: int) -> None:
+
+class DropDuplicateEvents(beam.PTransform):
+    """``{"events": tables, "known": (shard, event-id table) …}`` → de-duplicated event
+    tables (``.events``) and duplicate counts per source (``[DUPLICATES]``). ``known`` may
+    be left out (nothing accepted before).
+
+    The events leave keyed by event-id shard with ``broadcast=False`` (the shuffle plan,
+    the scalable default) and by a table id with ``broadcast=True``; both give the same rows.
+    """
+
+    def __init__(self, shards: int, broadcast: bool = False) -> None:
         super().__init__()
         self.shards = shards
+        self.broadcast = broadcast
 
-    def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
-        shards = self.shards
-        keyed = inputs["events"] | "ShardByEventId" >> beam.FlatMap(
-            lambda t: events_by_event_id(t, shards)
-        ).with_output_types(KeyedTable)
-        if "known" in inputs:
-            groups = {"events": keyed, "known": inputs["known"]} | (
-                "GroupShards" >> beam.CoGroupByKey()
-            )
-        else:  # nothing known yet: a plain GroupByKey (a CoGroupByKey copies every event)
-            groups = (
-                keyed
-                | "GroupShards" >> beam.GroupByKey()
-                | "NoneKnown" >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables)))
-            )
-        return groups | "KeepFirstCopy" >> beam.ParDo(_DropDuplicatesInShard()).with_output_types(
+    def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
+        shards, known = self.shards, inputs.get("known")
+        if not self.broadcast:
+            keyed = inputs["events"] | "ShardByEventId" >> beam.FlatMap(
+                events_by_event_id, shards
+            ).with_output_types(KeyedTable)
+            kept = _by_shard(keyed, known) | "KeepFirstCopy" >> beam.ParDo(
+                _DropDuplicatesInShard()
+            ).with_output_types(KeyedTable).with_outputs(DUPLICATES, main="events")
+            return TaggedOutputs({"events": kept.events, DUPLICATES: kept[DUPLICATES]})
+        located = inputs["events"] | "IdentifyTables" >> beam.Map(_with_table_id).with_output_types(
             KeyedTable
-        ).with_outputs(DUPLICATES, main="events")
+        )
+        keys = located | "ShardKeysByEventId" >> beam.FlatMap(
+            _located_keys, shards
+        ).with_output_types(KeyedTable)
+        found = _by_shard(keys, known) | "FindLosers" >> beam.ParDo(
+            _FindLosers()
+        ).with_output_types(pa.Table).with_outputs(DUPLICATES, main="losers")
+        events = located | "DropLosers" >> beam.ParDo(
+            _DropLosers(), beam.pvalue.AsList(found.losers)
+        ).with_output_types(KeyedTable)
+        return TaggedOutputs({"events": events, DUPLICATES: found[DUPLICATES]})

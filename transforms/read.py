@@ -32,7 +32,7 @@ from journeyline.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from transforms.adapters import file_records, records_from_rows, row_mapper
 from transforms.adapters.bigquery import bigquery_tables, read_table, row_records
 from transforms.adapters.rows import parse_line, read_json_lines
-from transforms.batches import BatchBuilder
+from transforms.batches import BatchBuilder, TaggedOutputs
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
 from transforms.fast_contract import FastCanonical
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
@@ -380,14 +380,6 @@ class ParseBigQueryRows(ParseSourceFile):
         )
 
 
-class SourceOutputs(dict):
-    """The outputs of several readers, flattened per tag (``.events``, ``[QUARANTINE]``)."""
-
-    @property
-    def events(self) -> beam.PCollection:
-        return self["events"]
-
-
 class ReadSources(beam.PTransform):
     """Files (and BigQuery tables) of the configured sources → accepted events, quarantine
     and per-file counts."""
@@ -409,7 +401,7 @@ class ReadSources(beam.PTransform):
         self.processes = processes
         self.received = received or datetime.now(UTC).replace(microsecond=0)
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple | SourceOutputs:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple | TaggedOutputs:
         files = (
             pbegin
             | "ListFiles" >> beam.Create(self.files)
@@ -438,7 +430,8 @@ class ReadSources(beam.PTransform):
                 | f"ParseRows[{step}]"
                 >> beam.ParDo(parse).with_outputs(QUARANTINE, STATS, main="events")
             )
-        return SourceOutputs(
+        # The outputs of several readers, flattened per tag.
+        return TaggedOutputs(
             {
                 tag: tuple(part[tag] for part in parts) | f"Flatten[{tag}]" >> beam.Flatten()
                 for tag in ("events", QUARANTINE, STATS)

@@ -42,7 +42,7 @@ from journeyline.config.validate import (
 from journeyline.schema import IDENTIFIER_TYPES, OUTCOMES, STAGES, STREAMS
 
 FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
-IDENTITY_JOINS = ("auto", "broadcast", "shuffle")
+JOINS = ("auto", "broadcast", "shuffle")
 # Starting a parse process costs about a second: below this much input, one process is faster.
 PARALLEL_PARSE_BYTES = 64 * 1024 * 1024
 # Runners that run the whole pipeline in one process (the `auto` of the pipeline knobs).
@@ -212,7 +212,7 @@ SPEC = Obj(
             {
                 "shards": Num(minimum=1, maximum=4096, integer=True),
                 "batch_rows": Num(minimum=100, integer=True),
-                "identity_join": Str(choices=IDENTITY_JOINS),
+                "joins": Str(choices=JOINS),
                 "parse_processes": Num(minimum=0, maximum=256, integer=True),
             }
         ),
@@ -357,19 +357,20 @@ class SlaConfig:
 class PipelineConfig:
     shards: int
     batch_rows: int
-    # How events meet their customer ids: "shuffle" (bounded memory per worker), "broadcast"
-    # (every resolved identifier as a side input, no shuffle of the events) or "auto":
-    # broadcast on the local runner, which holds everything in one process anyway.
-    identity_join: str = "auto"
+    # How the batch job's two joins move events (de-duplication, customer ids): "shuffle"
+    # (events go to their key's worker; bounded memory per worker), "broadcast" (the small
+    # side — losing copies, resolved identifiers — goes to every worker and the events stay
+    # where they are) or "auto": broadcast on the local runner, which holds it all anyway.
+    joins: str = "auto"
     # Processes that parse input files side by side; 0: one per core on the local runner
     # (its pipeline runs on one thread) once the input is big enough to repay starting them,
     # and 1 on distributed runners (they run a worker per core).
     parse_processes: int = 0
 
-    def broadcast_identity(self, runner: str | None) -> bool:
-        """Whether the batch job joins events to customers by broadcast on ``runner``."""
-        if self.identity_join != "auto":
-            return self.identity_join == "broadcast"
+    def broadcast_joins(self, runner: str | None) -> bool:
+        """Whether the batch job de-duplicates and finds customers by broadcast on ``runner``."""
+        if self.joins != "auto":
+            return self.joins == "broadcast"
         return _is_local(runner)
 
     def parsers(self, runner: str | None, input_bytes: int) -> int:

@@ -19,8 +19,8 @@ def load(tmp_path: Path, text: str):
 
 def test_auto_broadcasts_and_parses_in_parallel_only_on_the_local_runner(tmp_path: Path) -> None:
     pipeline = load(tmp_path, "pipeline:\n  shards: 4\n").pipeline
-    assert pipeline.broadcast_identity(None) and pipeline.broadcast_identity("DirectRunner")
-    assert not pipeline.broadcast_identity("DataflowRunner")
+    assert pipeline.broadcast_joins(None) and pipeline.broadcast_joins("DirectRunner")
+    assert not pipeline.broadcast_joins("DataflowRunner")
     big = PARALLEL_PARSE_BYTES
     assert pipeline.parsers("DirectRunner", big) == max(1, os.cpu_count() or 1)
     assert pipeline.parsers("DirectRunner", big - 1) == 1  # starting workers would cost more
@@ -28,11 +28,11 @@ def test_auto_broadcasts_and_parses_in_parallel_only_on_the_local_runner(tmp_pat
 
 
 def test_explicit_settings_win_on_every_runner(tmp_path: Path) -> None:
-    text = "pipeline:\n  identity_join: shuffle\n  parse_processes: 3\n"
+    text = "pipeline:\n  joins: shuffle\n  parse_processes: 3\n"
     pipeline = load(tmp_path, text).pipeline
-    assert not pipeline.broadcast_identity("DirectRunner")
+    assert not pipeline.broadcast_joins("DirectRunner")
     assert pipeline.parsers("DataflowRunner", 0) == 3
-    assert load(tmp_path, "pipeline:\n  identity_join: broadcast\n").pipeline.broadcast_identity(
+    assert load(tmp_path, "pipeline:\n  joins: broadcast\n").pipeline.broadcast_joins(
         "DataflowRunner"
     )
 
@@ -40,7 +40,7 @@ def test_explicit_settings_win_on_every_runner(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        ("pipeline:\n  identity_join: broadcats\n", "'broadcast'"),
+        ("pipeline:\n  joins: broadcats\n", "'broadcast'"),
         ("pipeline:\n  parse_processes: -1\n", "parse_processes"),
     ],
 )

@@ -16,10 +16,10 @@ from tests.e2e.conftest import journeyline
 
 WINDOWS = 10
 CONFIG = "identity:\n  max_rounds: 10\n"
-# The incremental side joins events to customers by shuffle, the full refresh by broadcast
-# (the local default): "incremental equals full refresh" then also proves the two joins of
-# pipeline.identity_join agree, the re-stitch of earlier events included.
-SHUFFLE_CONFIG = CONFIG + "pipeline:\n  identity_join: shuffle\n"
+# The incremental side de-duplicates and joins events to customers by shuffle, the full
+# refresh by broadcast (the local default): "incremental equals full refresh" then also proves
+# the two plans of pipeline.joins agree, the re-stitch of earlier events included.
+SHUFFLE_CONFIG = CONFIG + "pipeline:\n  joins: shuffle\n"
 
 
 def run(landing: Path, work: Path, *extra: str) -> str:

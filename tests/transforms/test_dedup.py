@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import random
+import zlib
+
 import apache_beam as beam
 import pyarrow as pa
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
+from transforms.batches import events_by_event_id
 from transforms.dedup import DUPLICATES, DropDuplicateEvents, drop_duplicates
 
 
@@ -59,7 +64,8 @@ def test_byte_identical_copies_in_two_files_keep_the_same_file_in_any_order() ->
         assert sum(counts.values()) == 2
 
 
-def test_beam_composite_dedups_across_input_batches() -> None:
+@pytest.mark.parametrize("broadcast", [False, True], ids=["shuffle", "broadcast"])
+def test_beam_composite_dedups_across_input_batches(broadcast: bool) -> None:
     first = events_table([event("a", {"anonymous_id": "x"}), event("b", {"anonymous_id": "y"})])
     second = events_table(
         [event("a", {"anonymous_id": "x"}, received_minutes=3), event("c", {"anonymous_id": "z"})]
@@ -67,7 +73,7 @@ def test_beam_composite_dedups_across_input_batches() -> None:
     with local_pipeline() as p:
         known = p | "Known" >> beam.Create([])
         events = p | "Events" >> beam.Create([first, second])
-        out = {"events": events, "known": known} | DropDuplicateEvents(shards=4)
+        out = {"events": events, "known": known} | DropDuplicateEvents(4, broadcast)
         ids = out.events | beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
         assert_that(ids, equal_to(["a", "b", "c"]), label="Survivors")
         assert_that(
@@ -75,6 +81,65 @@ def test_beam_composite_dedups_across_input_batches() -> None:
             equal_to([{"source": "marketing", "duplicate_count": 1}]),
             label="Counted",
         )
+
+
+def _random_copies(seed: int) -> tuple[list[pa.Table], list[str]]:
+    """Event tables full of copies (byte-identical ones in one table and across tables,
+    ties on every key but the file) and some ids accepted before. As from the readers, the
+    content hash is the content's: copies equal on every key are equal rows."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(300):
+        content = (rng.choice(["page_viewed", "ad_clicked"]), f"a{rng.randrange(3)}")
+        copy = event(
+            f"e{rng.randrange(120)}",
+            {"anonymous_id": content[1]},
+            received_minutes=rng.randrange(3),
+            input_source=rng.choice(["marketing", "sales"]),
+            record_hash=zlib.crc32(repr(content).encode()),
+            event_type=content[0],
+        )
+        rows.append({**copy, "input_file": rng.choice(["f1", "f2", None])})
+    rows += rng.sample(rows, 60)  # byte-identical copies
+    rng.shuffle(rows)
+    cuts = sorted(rng.sample(range(1, len(rows)), 5))
+    bounds = zip([0, *cuts], [*cuts, len(rows)], strict=True)
+    tables = [events_table(rows[a:b]) for a, b in bounds]
+    tables.append(tables[0])  # a whole table twice (a file that repeats itself)
+    return tables, [f"e{n}" for n in rng.sample(range(120), 10)]
+
+
+def _sorted_rows(table: pa.Table) -> list[tuple]:
+    return sorted(tuple(map(str, row.values())) for row in table.to_pylist())
+
+
+@pytest.mark.parametrize("broadcast", [False, True], ids=["shuffle", "broadcast"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_both_plans_keep_exactly_the_copies_drop_duplicates_keeps(
+    broadcast: bool, seed: int
+) -> None:
+    tables, known_ids = _random_copies(seed)
+    survivors, counts = drop_duplicates(pa.concat_tables(tables), pa.array(known_ids))
+    expected = [(source, n) for source, n in sorted(counts.items())]
+    with local_pipeline() as p:
+        known = p | "Known" >> beam.Create(
+            list(events_by_event_id(pa.table({"event_id": known_ids}), 4))
+        )
+        events = p | "Events" >> beam.Create(tables)
+        out = {"events": events, "known": known} | DropDuplicateEvents(4, broadcast)
+        rows = (
+            out.events
+            | beam.Values()
+            | beam.combiners.ToList()
+            | beam.Map(lambda parts: _sorted_rows(pa.concat_tables(parts)))
+        )
+        assert_that(rows, equal_to([_sorted_rows(survivors)]), label="Survivors")
+        per_source = (
+            out[DUPLICATES]
+            | beam.Map(lambda c: (c["source"], c["duplicate_count"]))
+            | beam.CombinePerKey(sum)
+        )
+        assert_that(per_source, equal_to(expected), label="Counted")
 
 
 def test_events_accepted_by_an_earlier_run_are_duplicates() -> None:

@@ -65,7 +65,7 @@ def resolve(rows: list[dict], check_events, check_identity=None, config=None) ->
             "previous_stats": empty,
             "previous_edges": empty,
         } | ResolveIdentities(SHARDS, config)
-        # Both joins (pipeline.identity_join) run on every graph and must agree with the truth.
+        # Both joins (pipeline.joins) run on every graph and must agree with the truth.
         for join in ("shuffle", "broadcast"):
             assigned = {
                 "events": events,
