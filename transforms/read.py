@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
@@ -62,6 +63,14 @@ def record_hash(raw: str | bytes) -> int:
     event_id ties between copies deterministically."""
     data = raw.encode() if isinstance(raw, str) else raw
     return (zlib.crc32(data) << 32) | zlib.adler32(data)
+
+
+def line_hashes(lines: list[bytes]) -> list[int]:
+    """``record_hash(_text_of(line))`` of many landing lines, in one loop: the canonical fast
+    path hashes every accepted line, and two calls per line cost more than the hashing
+    itself. ``tests/transforms/test_read.py`` holds the two equal."""
+    crc32, adler32 = zlib.crc32, zlib.adler32
+    return [(crc32(text := line.rstrip(b"\r\n")) << 32) | adler32(text) for line in lines]
 
 
 def _text_of(line: bytes) -> bytes:
@@ -273,39 +282,46 @@ class ParseSourceFile(beam.DoFn):
     def _parse_canonical(
         self, source: SourceConfig, path: str, received: datetime
     ) -> Iterator[Any]:
+        """Each batch of lines: well-formed ones parsed straight from bytes and accepted in
+        bulk, the rest (and what the columnar contract cannot prove clean) row by row.
+
+        A parsed line is kept as its value and line number only: the ``RawRecord`` and
+        ``file:line`` location the per-row contract needs are built for the few lines that
+        go there, not for every line.
+        """
         max_bytes = self.config.contract.max_raw_bytes
         batch_rows = self.config.pipeline.batch_rows
+        fast = self.fast[source.name]
+        loads, malformed = orjson.loads, orjson.JSONDecodeError
         tally = _Tally(source.name, self.run_id, to_micros(received), batch_rows)
         with FileSystems.open(path) as handle:
             lines = handle.read().split(b"\n")
         for start in range(0, len(lines), batch_rows):
-            candidates: list[RawRecord] = []
-            slow: list[RawRecord] = []
             values: list[Any] = []
-            for offset, line in enumerate(lines[start : start + batch_rows]):
-                number = start + offset + 1
+            numbers: list[int] = []  # the line number of each value (lines[number - 1])
+            slow: list[tuple[int, RawRecord]] = []  # (line number, record) for RowContract
+            for number, line in enumerate(lines[start : start + batch_rows], start + 1):
                 if number > 1 and len(line) <= max_bytes:
                     try:  # the common case: a well-formed line, parsed straight from bytes
-                        values.append(orjson.loads(line))
-                        candidates.append(RawRecord(line, f"{path}:{number}", None))
+                        values.append(loads(line))
+                        numbers.append(number)
                         continue
-                    except orjson.JSONDecodeError:
+                    except malformed:
                         pass
                 record = parse_line(line, f"{path}:{number}", max_bytes, number == 1)
                 if record is None:
                     continue
                 if isinstance(record.value, Rejection):
-                    slow.append(record)
+                    slow.append((number, record))
                 else:
                     values.append(record.value)
-                    candidates.append(RawRecord(line, record.location, None))
-            result = self.fast[source.name].accept(values, received)
+                    numbers.append(number)
+            result = fast.accept(values, received)
             if result.table is not None:
                 tally.stats["input_count"] += len(result.accepted)
                 tally.stats["source_rows"] += len(result.accepted)
-                hashes = pa.array(
-                    [record_hash(_text_of(candidates[i].raw)) for i in result.accepted], pa.uint64()
-                )
+                accepted = [lines[numbers[i] - 1] for i in result.accepted]
+                hashes = pa.array(line_hashes(accepted), pa.uint64())
                 # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
                 # table then has one schema, whichever path built it.
                 table = result.table.set_column(
@@ -324,16 +340,13 @@ class ParseSourceFile(beam.DoFn):
                     result.identifiers_dropped,
                 )
                 yield table
-            slow += [
-                RawRecord(
-                    _text_of(candidates[i].raw).decode("utf-8", errors="replace"),
-                    candidates[i].location,
-                    values[i],
-                )
-                for i in result.fallback
-            ]
-            slow.sort(key=lambda r: int(r.location.rsplit(":", 1)[1]))
-            yield from self._parse_into(source, slow, received, tally, path)
+            for i in result.fallback:
+                number = numbers[i]
+                text = _text_of(lines[number - 1]).decode("utf-8", errors="replace")
+                slow.append((number, RawRecord(text, f"{path}:{number}", values[i])))
+            slow.sort(key=itemgetter(0))  # in line order (each line number occurs once)
+            records = [record for _, record in slow]
+            yield from self._parse_into(source, records, received, tally, path)
         yield from self._finish(tally, path)
 
 

@@ -19,7 +19,9 @@ from transforms.read import (
     InputFile,
     ParseSourceFile,
     ReadSources,
+    line_hashes,
     read_canonical_lines,
+    record_hash,
 )
 
 GOOD = {
@@ -52,6 +54,12 @@ def test_canonical_lines_keep_their_location_and_reject_bad_bytes(tmp_path: Path
     assert records[1].value.code == "malformed_json"
     assert records[2].value.code == "malformed_json"
     assert "not valid UTF-8" in records[2].value.reason
+
+
+def test_line_hashes_are_the_record_hashes_of_the_lines_without_their_endings() -> None:
+    lines = [b"", b"{}", b"{}\r", b"{}\r\r", b"caf\xc3\xa9\r", b"\xff\xfe", b"a" * 10_000]
+    assert line_hashes(lines) == [record_hash(line.rstrip(b"\r\n")) for line in lines]
+    assert line_hashes([b"{}\r"]) == [record_hash("{}")]
 
 
 def test_read_sources_splits_accepted_quarantined_and_counts(tmp_path: Path) -> None:
