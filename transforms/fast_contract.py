@@ -257,6 +257,10 @@ class FastCanonical:
         all_ids = column["identifiers"]
         all_amounts = column["amount"]
         all_props = column["properties"]
+        identifier, properties_text = self._identifier, self.contract.properties_text
+        hasher, suppressed = self.hasher, self.suppressed
+        # Per record, in order: the checks that need Python, then the record's identifiers
+        # straight into id_keys / id_values (taken back out if the record falls back).
         for j in np.flatnonzero(ok).tolist():
             raw_ids = all_ids[j]
             if type(raw_ids) is not dict or not raw_ids:
@@ -271,26 +275,26 @@ class FastCanonical:
             props = all_props[j]
             if props is not None and type(props) is not dict:
                 continue
-            kept_ids = []
-            dropped = 0
+            first = len(id_keys)
             for id_type in sorted(raw_ids):
-                value, _ = self._identifier(id_type, raw_ids[id_type])
-                if value is None:
-                    dropped += 1
-                else:
-                    kept_ids.append((id_type, value))
-            if not kept_ids or (
-                self.suppressed
-                and any(self.hasher.suppression(t, v) in self.suppressed for t, v in kept_ids)
+                value = identifier(id_type, raw_ids[id_type])[0]
+                if value is not None:
+                    id_keys.append(id_type)
+                    id_values.append(value)
+            kept = len(id_keys) - first
+            if not kept or (
+                suppressed
+                and any(
+                    hasher.suppression(t, v) in suppressed
+                    for t, v in zip(id_keys[first:], id_values[first:], strict=True)
+                )
             ):
+                del id_keys[first:], id_values[first:]
                 continue  # RowContract says why (no identifier left, or a forgotten person)
             keep.append(j)
-            row_dropped.append(dropped)
+            row_dropped.append(len(raw_ids) - kept)
             amounts.append(amount)
-            properties.append(self.contract.properties_text(props))
-            for key, value in kept_ids:
-                id_keys.append(key)
-                id_values.append(value)
+            properties.append(properties_text(props))
             id_offsets.append(len(id_keys))
         fallback = sorted(set(range(len(records))) - {positions[j] for j in keep})
         if not keep:
