@@ -244,8 +244,14 @@ class FastCanonical:
 
         occurred_raw = column["occurred_at"]
         received_raw = column["received_at"]
-        ok &= np.fromiter((type(v) is str for v in occurred_raw), bool, n)
-        ok &= np.fromiter((v is None or v == "" or type(v) is str for v in received_raw), bool, n)
+        # Times are text (received_at may be missing). When the types alone say every value
+        # passes (the common batch), the row-by-row test is skipped.
+        if not set(map(type, occurred_raw)) <= {str}:
+            ok &= np.fromiter((type(v) is str for v in occurred_raw), bool, n)
+        if not set(map(type, received_raw)) <= {str, type(None)}:
+            ok &= np.fromiter(
+                (v is None or v == "" or type(v) is str for v in received_raw), bool, n
+            )
 
         keep: list[int] = []
         row_dropped: list[int] = []
@@ -296,7 +302,10 @@ class FastCanonical:
             amounts.append(amount)
             properties.append(properties_text(props))
             id_offsets.append(len(id_keys))
-        fallback = sorted(set(range(len(records))) - {positions[j] for j in keep})
+        accepted = [positions[j] for j in keep]
+        taken = np.zeros(len(records), bool)
+        taken[np.asarray(accepted, np.intp)] = True
+        fallback = np.flatnonzero(~taken).tolist()  # every other position, in order
         if not keep:
             return FastResult(None, [], fallback, 0)
         rows = pa.array(keep, pa.int64())
@@ -321,7 +330,7 @@ class FastCanonical:
             id_offsets,
             id_keys,
             id_values,
-            [positions[j] for j in keep],
+            accepted,
             fallback,
             row_dropped,
             received_fallback,
