@@ -39,6 +39,12 @@ class ArrowTableCoder(beam.coders.Coder):
     def decode(self, encoded: bytes) -> pa.Table:
         return pa.ipc.open_stream(encoded).read_all()
 
+    def estimate_size(self, value: pa.Table) -> int:
+        """The table's size in memory, an upper bound of its encoded size (LZ4 makes it a
+        third). Beam samples element sizes for its metrics, and the default estimate
+        encodes the table, as costly as sending it: about 1 s per million events locally."""
+        return value.nbytes
+
     def is_deterministic(self) -> bool:
         return False
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import apache_beam as beam
 import pyarrow as pa
+import pytest
 from apache_beam.typehints.native_type_compatibility import convert_to_beam_type
 
 from journeyline.schema import EVENT_SCHEMA
@@ -46,3 +47,14 @@ def test_keyed_tables_get_the_coder() -> None:
     assert isinstance(coder, beam.coders.TupleCoder)
     shard, table = coder.decode(coder.encode((3, _events())))
     assert shard == 3 and table.equals(_events())
+
+
+def test_size_estimates_do_not_encode_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beam samples element sizes for its metrics: the estimate is the in-memory size, read
+    off the buffers, not an encoding (which costs as much as sending the table)."""
+    coder = ArrowTableCoder()
+    table = pa.concat_tables([_events()] * 50)
+    monkeypatch.setattr(ArrowTableCoder, "encode", lambda self, value: pytest.fail("encoded"))
+    keyed = beam.coders.registry.get_coder(convert_to_beam_type(KeyedTable))
+    assert coder.estimate_size(table) == table.nbytes
+    assert keyed.estimate_size((3, table)) >= table.nbytes
