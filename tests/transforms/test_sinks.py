@@ -1,0 +1,85 @@
+"""Writing the timeline: one sorted file per day, the same bytes on every run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.testing.util import assert_that, equal_to
+
+from journeyline.schema import TIMELINE_SCHEMA
+from tests.transforms.beam_helpers import local_pipeline
+from transforms.sinks import WriteTimeline
+
+DAYS = [dt.date(2025, 3, d) for d in (1, 2, 5)]
+
+
+def _timeline(seed: int) -> pa.Table:
+    """Rows of a few customers over three days, in no particular order."""
+    rng = random.Random(seed)
+    rows = []
+    for customer in range(6):
+        for seq in range(1, 9):
+            day = rng.choice(DAYS)
+            at = dt.datetime.combine(day, dt.time(rng.randrange(24)), tzinfo=dt.UTC)
+            rows.append(
+                {
+                    "event_id": f"e{customer}-{seq}",
+                    "customer_id": f"c{customer}",
+                    "event_seq": seq,
+                    "source": "web",
+                    "stream": "marketing",
+                    "event_type": "page_viewed",
+                    "occurred_at": at,
+                    "received_at": at,
+                    "identifiers": [("anonymous_id", f"a{customer}")],
+                    "lifecycle_stage": "visitor",
+                    "stage_changed": seq == 1,
+                    "event_date": day,
+                }
+            )
+    rng.shuffle(rows)
+    return pa.Table.from_pylist(rows, TIMELINE_SCHEMA)
+
+
+def _write(folder: Path, table: pa.Table) -> None:
+    carried_day = (DAYS[0] - dt.date(1970, 1, 1)).days
+    carried = table.filter(pc.equal(table.column("event_date"), DAYS[0]))
+    rest = table.filter(pc.not_equal(table.column("event_date"), DAYS[0]))
+    half = rest.num_rows // 2
+    with local_pipeline() as p:
+        tables = p | "Tables" >> beam.Create([rest.slice(0, half), rest.slice(half)])
+        old = p | "Carried" >> beam.Create([(carried_day, carried)])
+        paths = {"tables": tables, "carried": old} | WriteTimeline(str(folder), TIMELINE_SCHEMA)
+        expected = [f"{folder}/event_date={day.isoformat()}/part-0.parquet" for day in DAYS]
+        assert_that(paths, equal_to(expected))
+
+
+def test_one_file_per_day_sorted_by_customer_and_seq_with_every_row(tmp_path: Path) -> None:
+    table = _timeline(1)
+    _write(tmp_path / "a", table)
+    written = []
+    for day in DAYS:
+        part = pq.read_table(tmp_path / "a" / f"event_date={day.isoformat()}" / "part-0.parquet")
+        keys = list(
+            zip(part["customer_id"].to_pylist(), part["event_seq"].to_pylist(), strict=True)
+        )
+        assert keys == sorted(keys)
+        assert set(part["event_date"].to_pylist()) == {day}
+        written.append(part)
+    everything = pa.concat_tables(written).sort_by("event_id")
+    assert everything.equals(table.sort_by("event_id"))
+
+
+def test_the_same_rows_in_another_order_give_the_same_bytes(tmp_path: Path) -> None:
+    table = _timeline(2)
+    _write(tmp_path / "a", table)
+    _write(tmp_path / "b", table.take(list(reversed(range(table.num_rows)))))
+    for day in DAYS:
+        name = f"event_date={day.isoformat()}/part-0.parquet"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
