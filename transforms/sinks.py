@@ -7,9 +7,7 @@ the same input produces byte-identical files on every run.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import apache_beam as beam
@@ -18,9 +16,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.transforms.window import GlobalWindows
 
 from transforms.batches import KeyedTable, concat, int_shards, split_by_shard, string_shards
+from transforms.pooled import PooledDoFn
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_ORDER = [("customer_id", "ascending"), ("event_seq", "ascending")]
@@ -53,41 +51,19 @@ def write_day(element: tuple[int, Iterable[pa.Table]], folder: str, schema: pa.S
     return write_parquet(table, f"{folder}/event_date={date.isoformat()}/part-0.parquet")
 
 
-class _WriteDays(beam.DoFn):
-    """Writes each day's file on a thread pool: Arrow's sort and Parquet writer release the
-    GIL, so the files are written on the other cores while the runner's thread decodes the
-    next days (the local runner runs a pipeline on one thread). Paths leave at bundle end."""
+class _WriteDays(PooledDoFn):
+    """Each day's file sorted and written on a pool thread (see ``PooledDoFn``)."""
 
     def __init__(self, folder: str, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
 
-    def setup(self) -> None:
-        self.threads = max(2, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(self.threads)
-        self.pending: list[Future] = []
-
-    def start_bundle(self) -> None:
-        # A retried bundle starts clean (a file written twice is the same file).
-        self.pending = []
-
     def process(self, element: tuple[int, Iterable[pa.Table]]) -> None:
-        # At most two days per thread in memory: decoding runs ahead of writing otherwise.
-        running = [task for task in self.pending if not task.done()]
-        if len(running) >= 2 * self.threads:
-            wait(running, return_when=FIRST_COMPLETED)
-        day, parts = element  # (the parts read here, on the runner's thread)
-        task = self.pool.submit(write_day, (day, list(parts)), self.folder, self.schema)
-        self.pending.append(task)
+        day, parts = element  # the parts read here, on the runner's thread
+        super().process((day, list(parts)))
 
-    def finish_bundle(self) -> Iterator[Any]:
-        pending, self.pending = self.pending, []
-        for future in pending:
-            yield GlobalWindows.windowed_value(future.result())
-
-    def teardown(self) -> None:
-        if getattr(self, "pool", None) is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def work(self, element: tuple[int, list[pa.Table]]) -> list[str]:
+        return [write_day(element, self.folder, self.schema)]
 
 
 class WriteTimeline(beam.PTransform):

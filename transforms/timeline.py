@@ -9,7 +9,7 @@ reconciliation proves that every accepted record reached the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
@@ -21,6 +21,7 @@ from journeyline.config import StagesConfig
 from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA
 from transforms.batches import KeyedTable, concat, group_starts, int_shards, split_by_shard
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
+from transforms.pooled import PooledDoFn
 from transforms.restitch import RESTITCHED
 from transforms.stages import EventFacts, StageMachine, StageState
 
@@ -90,25 +91,35 @@ def build_timeline(events: pa.Table, machine: StageMachine) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=TIMELINE_SCHEMA)
 
 
-class _BuildShard(beam.DoFn):
+class _BuildShard(PooledDoFn):
+    """The timeline of a shard of customers, built on a pool thread (its sorts and takes
+    release the GIL: see ``PooledDoFn``), and the accepted counts per input source."""
+
     def __init__(self, stages: StagesConfig) -> None:
         self.stages = stages
 
     def setup(self) -> None:
+        super().setup()
         self.machine = StageMachine(self.stages)
 
-    def process(self, element: tuple[int, Iterable[pa.Table]]) -> Iterator[Any]:
+    def process(self, element: tuple[int, Iterable[pa.Table]]) -> None:
+        shard, tables = element  # the tables read here, on the runner's thread
+        super().process((shard, list(tables)))
+
+    def work(self, element: tuple[int, list[pa.Table]]) -> list[Any]:
         _, tables = element
         events = concat(tables, ASSIGNED_EVENT_SCHEMA)
         timeline = build_timeline(events, self.machine)
-        if timeline.num_rows:
-            yield timeline
+        outputs: list[Any] = [timeline] if timeline.num_rows else []
         for item in pc.value_counts(events.column("input_source")).to_pylist():
             if item["values"] == RESTITCHED:
                 continue  # earlier rows re-stitched: counted by the run that accepted them
-            yield beam.pvalue.TaggedOutput(
-                ACCEPTED, {"source": item["values"], "accepted_count": int(item["counts"])}
+            outputs.append(
+                beam.pvalue.TaggedOutput(
+                    ACCEPTED, {"source": item["values"], "accepted_count": int(item["counts"])}
+                )
             )
+        return outputs
 
 
 class BuildTimeline(beam.PTransform):

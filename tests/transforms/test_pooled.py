@@ -1,0 +1,64 @@
+"""PooledDoFn: work on a thread pool, outputs (tagged ones too) when the bundle finishes."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import GlobalWindow
+
+from tests.transforms.beam_helpers import local_pipeline
+from transforms.pooled import PooledDoFn
+
+
+class _Square(PooledDoFn):
+    """Squares on the main output, odd numbers also on ``odd``; finishes in random order."""
+
+    def work(self, element: int) -> list[Any]:
+        time.sleep(random.random() / 100)
+        assert threading.current_thread() is not threading.main_thread()
+        outputs: list[Any] = [element * element]
+        if element % 2:
+            outputs.append(beam.pvalue.TaggedOutput("odd", element))
+        return outputs
+
+
+def test_outputs_and_tagged_outputs_reach_the_pipeline() -> None:
+    with local_pipeline() as p:
+        out = p | beam.Create(range(20)) | beam.ParDo(_Square()).with_outputs("odd", main="squares")
+        assert_that(out.squares, equal_to([n * n for n in range(20)]), label="Squares")
+        assert_that(out.odd, equal_to(list(range(1, 20, 2))), label="Odd")
+
+
+def test_a_bundle_emits_in_the_order_elements_came_in_the_global_window() -> None:
+    fn = _Square()
+    fn.setup()
+    try:
+        fn.start_bundle()
+        for n in range(30):
+            fn.process(n)
+        out = list(fn.finish_bundle())
+    finally:
+        fn.teardown()
+    main = [o for o in out if not isinstance(o, beam.pvalue.TaggedOutput)]
+    assert [o.value for o in main] == [n * n for n in range(30)]
+    assert all(o.windows == (GlobalWindow(),) for o in main)
+    assert fn.pending == []
+
+
+def test_a_retried_bundle_emits_nothing_of_the_failed_attempt() -> None:
+    fn = _Square()
+    fn.setup()
+    try:
+        fn.start_bundle()
+        fn.process(3)  # the attempt fails before finish_bundle
+        fn.start_bundle()
+        fn.process(4)
+        values = [o.value for o in fn.finish_bundle()]
+    finally:
+        fn.teardown()
+    assert values == [16]
