@@ -41,6 +41,7 @@ from journeyline.schema import (
 from journeyline.suppressions import load_suppressions
 from journeyline.warehouse import bigquery
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
+from journeyline.warehouse.parse_ahead import ParseAhead
 from journeyline.warehouse.project import lake_env, profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
@@ -191,6 +192,12 @@ def record_merges(
 
 
 def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> DbtOutcome:
+    return run_dbt(command, **_dbt_args(config, attempt_path, lake))
+
+
+def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
+    """``run_dbt``'s keyword arguments for a run: every dbt call of a run (and the parse
+    ahead of them) gets the same, so dbt's partial-parse state stays valid between them."""
     stream = config.streaming.output
     if "://" not in stream:  # the alerts table exists, empty, before any stream ran
         ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
@@ -199,16 +206,14 @@ def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> 
     if config.warehouse.type == "bigquery":
         extra_vars, env = bigquery.dbt_settings(config)
         variables.update(extra_vars)
-    env = {**env, **lake_env(attempt_path)}
-    return run_dbt(
-        command,
-        project_dir=PROJECT_DIR,
-        profiles_dir=PROFILES_DIR,
-        target=config.warehouse.type,
-        vars=variables,
-        env=env,
-        work_dir=lake.root / "_dbt",
-    )
+    return {
+        "project_dir": PROJECT_DIR,
+        "profiles_dir": PROFILES_DIR,
+        "target": config.warehouse.type,
+        "vars": variables,
+        "env": {**env, **lake_env(attempt_path)},
+        "work_dir": lake.root / "_dbt",
+    }
 
 
 def dbt_checks(outcome: DbtOutcome, run_id: str, checked_at: datetime) -> list[CheckResult]:
@@ -378,6 +383,8 @@ def run_batch(
     )
     manifest = Manifest.start(record, plan, config)
     on_bigquery = config.warehouse.type == "bigquery"
+    # dbt parses its project while Beam runs (on the otherwise idle core).
+    ahead = ParseAhead(_dbt_args(config, attempt_path, lake))
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
             batch = BatchRun(
@@ -408,6 +415,7 @@ def run_batch(
             progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"),
             progress.phase("dbt"),
         ):
+            ahead.finish()
             # run then test (not build): a failing test must not leave later marts unbuilt.
             built = _dbt(config, ["run", "--exclude", "tag:ops"], attempt_path, lake)
             if not built.success:
@@ -482,6 +490,7 @@ def run_batch(
                 # An erasure keeps no attempt that still holds the person.
                 lake.prune(keep=0 if plan.rebase and plan.rebase.customers else 3)
     except JourneylineError as exc:
+        ahead.stop()
         if record.status == "running":
             record.status = "failed"
             record.finished_at = datetime.now(UTC)
