@@ -572,7 +572,7 @@ def _edge_key(edges: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:
 
 
 class ResolveIdentities(beam.PTransform):
-    """New events (keyed by event-id shard) plus the stored graph → resolved identifiers.
+    """New events (keyed tables) plus the stored graph → resolved identifiers.
 
     Inputs: ``{"events": …, "previous_stats": …, "previous_edges": …}`` (keyed tables; the
     previous ones may be empty). Outputs: ``resolved`` (identity rows keyed by node shard),
@@ -685,11 +685,12 @@ class _AssignBroadcast(beam.DoFn):
 
 
 class AssignCustomers(beam.PTransform):
-    """Events (keyed by event-id shard) + their occurrences + resolved identifiers →
-    event tables with customer ids (main) and a count of events that found none.
+    """Events + their occurrences + resolved identifiers → event tables with customer ids
+    (main) and a count of events that found none.
 
     Two joins give the same result. ``shuffle`` groups events, occurrences and resolved
-    identifiers by shard, so no worker holds more than its shards (the scalable default).
+    identifiers by shard, so no worker holds more than its shards (the scalable default); it
+    needs the events keyed by event-id shard, as de-duplication's shuffle plan leaves them.
     ``broadcast`` hands every worker all resolved identifiers (one row per identifier) as a
     side input and assigns each event table where it is, so the events are not shuffled:
     what the single-process local runner wants, since it holds everything anyway.

@@ -24,7 +24,13 @@ _AHEAD = 2
 
 class PooledDoFn(beam.DoFn):
     """Subclasses define ``work(element) -> list`` of outputs (``TaggedOutput`` for a tag);
-    ``work`` runs on a pool thread, so it must only read its element and ``self``."""
+    ``work`` runs on a pool thread, so it must only read its element and ``self``.
+
+    ``grouped = True``: elements are a GroupByKey's (key, values), and the values are read
+    into a list on the runner's thread (a runner's lazy iterable is not read from the pool).
+    """
+
+    grouped = False
 
     def work(self, element: Any) -> list[Any]:
         raise NotImplementedError
@@ -44,6 +50,9 @@ class PooledDoFn(beam.DoFn):
         running = [task for task in self.pending if not task.done()]
         if len(running) >= _AHEAD * self.threads:
             wait(running, return_when=FIRST_COMPLETED)
+        if self.grouped:
+            key, values = element
+            element = (key, list(values))
         self.pending.append(self.pool.submit(self.work, element))
 
     def finish_bundle(self) -> Iterator[Any]:

@@ -54,13 +54,11 @@ def write_day(element: tuple[int, Iterable[pa.Table]], folder: str, schema: pa.S
 class _WriteDays(PooledDoFn):
     """Each day's file sorted and written on a pool thread (see ``PooledDoFn``)."""
 
+    grouped = True
+
     def __init__(self, folder: str, schema: pa.Schema) -> None:
         self.folder = folder
         self.schema = schema
-
-    def process(self, element: tuple[int, Iterable[pa.Table]]) -> None:
-        day, parts = element  # the parts read here, on the runner's thread
-        super().process((day, list(parts)))
 
     def work(self, element: tuple[int, list[pa.Table]]) -> list[str]:
         return [write_day(element, self.folder, self.schema)]

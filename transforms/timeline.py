@@ -9,7 +9,6 @@ reconciliation proves that every accepted record reached the timeline.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
@@ -95,16 +94,14 @@ class _BuildShard(PooledDoFn):
     """The timeline of a shard of customers, built on a pool thread (its sorts and takes
     release the GIL: see ``PooledDoFn``), and the accepted counts per input source."""
 
+    grouped = True
+
     def __init__(self, stages: StagesConfig) -> None:
         self.stages = stages
 
     def setup(self) -> None:
         super().setup()
         self.machine = StageMachine(self.stages)
-
-    def process(self, element: tuple[int, Iterable[pa.Table]]) -> None:
-        shard, tables = element  # the tables read here, on the runner's thread
-        super().process((shard, list(tables)))
 
     def work(self, element: tuple[int, list[pa.Table]]) -> list[Any]:
         _, tables = element

@@ -62,3 +62,20 @@ def test_a_retried_bundle_emits_nothing_of_the_failed_attempt() -> None:
     finally:
         fn.teardown()
     assert values == [16]
+
+
+class _Sum(PooledDoFn):
+    grouped = True
+
+    def work(self, element: tuple[str, list[int]]) -> list[Any]:
+        key, values = element
+        assert isinstance(values, list)  # read on the runner's thread, not from the pool
+        return [(key, sum(values))]
+
+
+def test_grouped_values_are_read_before_the_work_is_handed_on() -> None:
+    with local_pipeline() as p:
+        sums = (
+            p | beam.Create([("a", 1), ("b", 2), ("a", 3)]) | beam.GroupByKey() | beam.ParDo(_Sum())
+        )
+        assert_that(sums, equal_to([("a", 4), ("b", 2)]))
