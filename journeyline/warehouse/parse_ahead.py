@@ -29,19 +29,24 @@ class ParseAhead:
     """A running ``dbt parse`` with ``run_dbt``'s keyword arguments (no command)."""
 
     def __init__(self, dbt_args: dict[str, Any]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert self.process.stdin is not None
-        with suppress(OSError):  # a child that died at once: finish() reports it
+        self.process: subprocess.Popen | None = None
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            assert self.process.stdin is not None
             self.process.stdin.write(json.dumps(dbt_args, default=str).encode())
             self.process.stdin.close()
+        except OSError:  # no child (or one that died at once): the run's dbt call parses
+            self.stop()
 
     def finish(self, timeout: float = 120.0) -> bool:
         """Wait for the parse (stopped after ``timeout`` s); whether it succeeded."""
+        if self.process is None:
+            return False
         try:
             return self.process.wait(timeout) == 0
         except subprocess.TimeoutExpired:
@@ -50,7 +55,7 @@ class ParseAhead:
 
     def stop(self) -> None:
         """Stop the child if it still runs (a failed run does not wait for it)."""
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,13 @@ def test_a_failed_or_stopped_parse_is_reported_not_raised(
     running.stop()
     assert running.process.poll() is not None
     assert not running.finish()
+
+
+def test_no_child_process_is_no_error(lake_factory: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    ahead = ParseAhead(_args(lake_factory("no_child"), tmp_path))
+    ahead.stop()
+    assert not ahead.finish()
