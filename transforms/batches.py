@@ -8,7 +8,7 @@ helpers build the chunks and split them by shard with vectorised kernels.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -62,6 +62,21 @@ class TaggedOutputs(dict):
     @property
     def events(self) -> beam.PCollection:
         return self["events"]
+
+
+class PerSideInput:
+    """A value derived from a side input once per list the runner hands over: it passes
+    every element of a bundle the same list, and deriving (a concat, an index) per element
+    would cost as much as the element's own work."""
+
+    def __init__(self, derive: Callable[[list[Any]], Any]) -> None:
+        self.derive = derive
+        self._last: tuple[list[Any], Any] | None = None
+
+    def __call__(self, side: list[Any]) -> Any:
+        if self._last is None or self._last[0] is not side:
+            self._last = (side, self.derive(side))
+        return self._last[1]
 
 
 class BatchBuilder:

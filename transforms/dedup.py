@@ -30,6 +30,7 @@ from apache_beam.metrics import Metrics
 from journeyline.schema import EVENT_SCHEMA
 from transforms.batches import (
     KeyedTable,
+    PerSideInput,
     TaggedOutputs,
     concat,
     events_by_event_id,
@@ -152,25 +153,23 @@ class _FindLosers(_Counting):
         yield from self.counted(_per_source(losers.column("input_source")))
 
 
+def _losing_rows(losers: list[pa.Table]) -> dict[int, np.ndarray]:
+    """Losing row numbers by table id."""
+    if not losers:
+        return {}
+    both = pa.concat_tables(losers)
+    ids = both.column("table_id").to_numpy()
+    order = np.argsort(ids, kind="stable")
+    ids, rows = ids[order], both.column("row").to_numpy()[order]
+    cuts = np.flatnonzero(np.diff(ids)) + 1
+    return dict(zip(ids[np.r_[0, cuts]].tolist(), np.split(rows, cuts), strict=True))
+
+
 class _DropLosers(beam.DoFn):
     """Broadcast plan: every event table without its losing copies (a side input)."""
 
     def __init__(self) -> None:
-        self._index: tuple[list[pa.Table], dict[int, np.ndarray]] | None = None
-
-    def _rows(self, losers: list[pa.Table]) -> dict[int, np.ndarray]:
-        """Losing rows by table id (the runner hands a bundle one list: index it once)."""
-        if self._index is None or self._index[0] is not losers:
-            index: dict[int, np.ndarray] = {}
-            if losers:
-                both = pa.concat_tables(losers)
-                ids = both.column("table_id").to_numpy()
-                order = np.argsort(ids, kind="stable")
-                ids, rows = ids[order], both.column("row").to_numpy()[order]
-                cuts = np.flatnonzero(np.diff(ids)) + 1
-                index = dict(zip(ids[np.r_[0, cuts]].tolist(), np.split(rows, cuts), strict=True))
-            self._index = (losers, index)
-        return self._index[1]
+        self._rows = PerSideInput(_losing_rows)
 
     def process(self, element: KeyedTable, losers: list[pa.Table]) -> Iterator[KeyedTable]:
         table_id, table = element

@@ -39,6 +39,7 @@ from journeyline.schema import (
 )
 from transforms.batches import (
     KeyedTable,
+    PerSideInput,
     concat,
     group_starts,
     int_shards,
@@ -661,18 +662,16 @@ class _Assign(beam.DoFn):
             yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
 
 
+def _identity_map(tables: list[pa.Table]) -> pa.Table:
+    return concat(tables, IDENTITY_MAP_SCHEMA)
+
+
 class _AssignBroadcast(beam.DoFn):
     """Assign with every resolved identifier at hand (a side input): no shuffle of the events."""
 
     def __init__(self, priority: tuple[str, ...]) -> None:
         self.priority = priority
-        self._resolved: tuple[list[pa.Table], pa.Table] | None = None
-
-    def _table(self, tables: list[pa.Table]) -> pa.Table:
-        # The runner hands every element of a bundle the same list: concatenate it once.
-        if self._resolved is None or self._resolved[0] is not tables:
-            self._resolved = (tables, concat(tables, IDENTITY_MAP_SCHEMA))
-        return self._resolved[1]
+        self._table = PerSideInput(_identity_map)
 
     def process(self, element: tuple[int, pa.Table], resolved: list[pa.Table]) -> Iterator[Any]:
         _, events = element

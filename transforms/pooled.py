@@ -22,6 +22,14 @@ from apache_beam.transforms.window import GlobalWindows
 _AHEAD = 2
 
 
+def at_bundle_end(out: Any) -> Any:
+    """An output emitted from ``finish_bundle``, which has no element to take a window from:
+    put in the global window (the batch job's), a tagged output's value too."""
+    if isinstance(out, beam.pvalue.TaggedOutput):
+        return beam.pvalue.TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
+    return GlobalWindows.windowed_value(out)
+
+
 class PooledDoFn(beam.DoFn):
     """Subclasses define ``work(element) -> list`` of outputs (``TaggedOutput`` for a tag);
     ``work`` runs on a pool thread, so it must only read its element and ``self``.
@@ -58,11 +66,7 @@ class PooledDoFn(beam.DoFn):
     def finish_bundle(self) -> Iterator[Any]:
         pending, self.pending = self.pending, []
         for task in pending:
-            for out in task.result():
-                if isinstance(out, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(out.tag, GlobalWindows.windowed_value(out.value))
-                else:
-                    yield GlobalWindows.windowed_value(out)
+            yield from map(at_bundle_end, task.result())
 
     def teardown(self) -> None:
         if getattr(self, "pool", None) is not None:

@@ -25,7 +25,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindows
 
 from journeyline.config import Config, SourceConfig
 from journeyline.progress import READS
@@ -36,6 +35,7 @@ from transforms.adapters.rows import parse_line, read_json_lines
 from transforms.batches import BatchBuilder, TaggedOutputs
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
 from transforms.fast_contract import FastCanonical
+from transforms.pooled import at_bundle_end
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 
 QUARANTINE = "quarantine"
@@ -178,8 +178,8 @@ class ParseSourceFile(beam.DoFn):
             for tag, value in future.result():
                 if tag == STATS:
                     self._count({**value, "label": path})
-                value = GlobalWindows.windowed_value(value) if windowed else value
-                yield value if tag is None else beam.pvalue.TaggedOutput(tag, value)
+                out = value if tag is None else beam.pvalue.TaggedOutput(tag, value)
+                yield at_bundle_end(out) if windowed else out
 
     def parse_file(self, item: InputFile) -> Iterator[Any]:
         """The outputs of one file, parsed in this process."""
