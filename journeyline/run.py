@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 
 from journeyline import state
 from journeyline.config import Config
@@ -45,8 +45,15 @@ from journeyline.warehouse.parse_ahead import ParseAhead
 from journeyline.warehouse.project import lake_env, profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
-from pipelines.batch import COUNTS_FILE, BatchRun, PreviousState, build_batch_pipeline
+from pipelines.batch import (
+    COUNTS_FILE,
+    BatchRun,
+    PreviousState,
+    build_batch_pipeline,
+    parse_processes,
+)
 from transforms.alerts import ALERT_SCHEMA
+from transforms.read import parse_workers_ahead
 
 STEPS = 4
 PREVIOUS_TABLES = ("timeline", "identity_map", "identity_edges", "quarantine")
@@ -98,17 +105,27 @@ def _beam_failure(exc: BaseException) -> PipelineError:
     )
 
 
+def _parse_workers(config: Config, run: BatchRun, options: PipelineOptions) -> int:
+    """How many parse processes to start ahead: those of a pipeline run in this process."""
+    if options.view_as(DirectOptions).direct_running_mode == "multi_processing":
+        return 0  # the read step runs in a worker process of the runner's own
+    return parse_processes(config, run, options.view_as(StandardOptions).runner)
+
+
 def run_beam(config: Config, run: BatchRun, beam_args: list[str], progress: Progress) -> None:
     """Build and run the batch pipeline, turning runner errors into a clear PipelineError."""
-    pipeline = build_batch_pipeline(config, run, beam_options(beam_args))
-    READS.start(progress, len(run.files))
-    try:
-        result = pipeline.run()
-        state = result.wait_until_finish()
-    except Exception as exc:  # a runner failure carries the user's problem in its text
-        raise _beam_failure(exc) from None
-    finally:
-        READS.start(None, 0)
+    options = beam_options(beam_args)
+    # The parse workers start first: they import while the pipeline is built and planned.
+    with parse_workers_ahead(config, run.run_id, _parse_workers(config, run, options)):
+        pipeline = build_batch_pipeline(config, run, options)
+        READS.start(progress, len(run.files))
+        try:
+            result = pipeline.run()
+            state = result.wait_until_finish()
+        except Exception as exc:  # a runner failure carries the user's problem in its text
+            raise _beam_failure(exc) from None
+        finally:
+            READS.start(None, 0)
     if str(state) not in ("DONE", "PipelineState.DONE", "RUNNING") and state is not None:
         raise PipelineError(f"the Beam pipeline ended in state {state}")
 

@@ -125,6 +125,12 @@ def _write_counts(summary: dict[str, Any], run: BatchRun, sources: list[str]) ->
     return write_json(summary, f"{run.attempt_path}/{COUNTS_FILE}")
 
 
+def parse_processes(config: Config, run: BatchRun, runner: str | None) -> int:
+    """How many processes parse the run's files (never more than there are files)."""
+    parsers = config.pipeline.parsers(runner, sum(f.size for f in run.files))
+    return min(parsers, len(run.files))
+
+
 def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions) -> beam.Pipeline:
     """The batch job's pipeline graph (not yet run)."""
     shards = config.pipeline.shards
@@ -137,9 +143,8 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     previous = run.previous if run.rebase is None else PreviousState()
     p = beam.Pipeline(options=options)
 
-    parsers = config.pipeline.parsers(runner, sum(f.size for f in run.files))
     read = p | "ReadSources" >> ReadSources(
-        config, run.run_id, list(run.files), processes=min(parsers, len(run.files))
+        config, run.run_id, list(run.files), processes=parse_processes(config, run, runner)
     )
     kept = None
     if run.rebase is not None:

@@ -14,7 +14,8 @@ import logging
 import multiprocessing
 import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -122,8 +123,9 @@ class ParseSourceFile(beam.DoFn):
 
     With ``processes`` > 1 the files of a bundle are parsed by that many worker processes
     (parsing is pure Python and CPU-bound, and the local runner is one thread): each file
-    is handed to a worker as it arrives, and its tables are emitted as soon as it is done,
-    the last ones when the bundle finishes. Outputs and counts are those of one process.
+    is handed to a worker as it arrives, and its tables are emitted as soon as it is done
+    (at bundle end, still file by file as each finishes). Outputs and counts are those of
+    one process. Workers started by ``parse_workers_ahead`` are taken over when they match.
     """
 
     def __init__(self, config: Config, run_id: str, processes: int = 1) -> None:
@@ -139,12 +141,8 @@ class ParseSourceFile(beam.DoFn):
         self.fast = {name: FastCanonical(c) for name, c in self.contracts.items()}
         self.pool: ProcessPoolExecutor | None = None
         if self.processes > 1:
-            # spawn, not fork: the runner's threads (and their locks) must not be copied.
-            self.pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self.config, self.run_id),
+            self.pool = _take_started(self.config, self.run_id, self.processes) or _parse_pool(
+                self.config, self.run_id, self.processes
             )
         self.pending: dict[Future, str] = {}  # files handed to workers → their paths
 
@@ -168,8 +166,10 @@ class ParseSourceFile(beam.DoFn):
 
     def finish_bundle(self) -> Iterator[Any]:
         if self.pool is not None and self.pending:
-            done, _ = wait(self.pending)
-            yield from self._collect(done, windowed=True)
+            # File by file as each finishes: the steps fused after this one work on a file's
+            # tables while the workers still parse the others.
+            for future in as_completed(list(self.pending)):
+                yield from self._collect({future}, windowed=True)
 
     def _collect(self, done: set[Future], windowed: bool) -> Iterator[Any]:
         """The outputs of finished files (from finish_bundle, wrapped in the global window)."""
@@ -351,6 +351,51 @@ class ParseSourceFile(beam.DoFn):
 
 
 _WORKER: ParseSourceFile | None = None  # the parser of a parse worker process
+# Pools started by ``parse_workers_ahead``, by (run id, processes), with their config.
+_STARTED: dict[tuple[str, int], tuple[Config, ProcessPoolExecutor]] = {}
+
+
+def _parse_pool(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor:
+    # spawn, not fork: the runner's threads (and their locks) must not be copied.
+    return ProcessPoolExecutor(
+        processes,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(config, run_id),
+    )
+
+
+def _take_started(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor | None:
+    """The pool ``parse_workers_ahead`` started for this run, if its config is this one."""
+    started = _STARTED.get((run_id, processes))
+    if started is None or started[0] != config:
+        return None
+    del _STARTED[(run_id, processes)]
+    return started[1]
+
+
+@contextmanager
+def parse_workers_ahead(config: Config, run_id: str, processes: int) -> Iterator[None]:
+    """Start the parse worker processes of a pipeline that runs in this process (the local
+    runner) before the pipeline is built: each new interpreter takes about 1.5 s to import
+    its modules, and the read step would otherwise wait that long for them. The step's
+    ``ParseSourceFile`` takes the pool over; on exit it is shut down whatever happened."""
+    if processes <= 1:
+        yield
+        return
+    pool = _parse_pool(config, run_id, processes)
+    for _ in range(processes):  # one task per worker: each submit starts one more process
+        pool.submit(_ready)
+    _STARTED[(run_id, processes)] = (config, pool)
+    try:
+        yield
+    finally:
+        _STARTED.pop((run_id, processes), None)
+        pool.shutdown(cancel_futures=True)
+
+
+def _ready() -> None:
+    """A no-op task: its submit starts a worker process (which imports and sets up)."""
 
 
 def _start_worker(config: Config, run_id: str) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import apache_beam as beam
 import pyarrow as pa
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
+import transforms.read as read_module
 from journeyline.config import default_config
 from journeyline.schema import EVENT_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
@@ -20,6 +22,7 @@ from transforms.read import (
     ParseSourceFile,
     ReadSources,
     line_hashes,
+    parse_workers_ahead,
     read_canonical_lines,
     record_hash,
 )
@@ -185,3 +188,26 @@ def test_read_sources_with_two_parse_processes_runs_in_a_pipeline(tmp_path: Path
             equal_to([(5, 4), (5, 4)]),
             label="Counted",
         )
+
+
+def test_parse_workers_started_ahead_are_taken_over_by_the_read_step(tmp_path: Path) -> None:
+    """``parse_workers_ahead`` starts the pool before the pipeline exists; the read step of a
+    pipeline run in this process takes it over (the pool of another config it leaves
+    alone), and on exit the pool is shut down."""
+    path = landing(tmp_path)
+    config = default_config().with_input(tmp_path)
+    files = [InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)] * 2
+    with parse_workers_ahead(config, "run_test", 2):
+        pool = read_module._STARTED[("run_test", 2)][1]
+        assert read_module._take_started(default_config(), "run_test", 2) is None
+        with local_pipeline() as p:
+            out = p | ReadSources(config, "run_test", files, processes=2)
+            assert_that(
+                out.events | beam.FlatMap(lambda t: t.column("event_id").to_pylist()),
+                equal_to(["e1", "e1"]),
+            )
+        assert ("run_test", 2) not in read_module._STARTED  # the read step took it
+    with pytest.raises(RuntimeError, match="shutdown"):
+        pool.submit(int)
+    with parse_workers_ahead(config, "run_test", 1):
+        assert not read_module._STARTED  # one process parses in the read step itself
