@@ -195,7 +195,10 @@ def _by_shard(keyed: beam.PCollection, known: beam.PCollection | None) -> beam.P
     return (
         keyed
         | "GroupShards" >> beam.GroupByKey()
-        | "NoneKnown" >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables)))
+        | "NoneKnown"
+        >> beam.MapTuple(lambda shard, tables: (shard, _alone(tables))).with_output_types(
+            tuple[int, dict[str, Iterable[pa.Table]]]
+        )
     )
 
 

@@ -42,6 +42,9 @@ from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 QUARANTINE = "quarantine"
 STATS = "stats"
 _LOG = logging.getLogger("journeyline.read")
+# The tagged outputs' types: tables go through ArrowTableCoder, whose size estimate (Beam
+# samples every step's output sizes) is free, where an untyped table would be pickled.
+_OUTPUT_TYPES = {QUARANTINE: pa.Table, STATS: dict[str, Any]}
 
 
 # The benchmark path: canonical JSON lines, one object per non-blank line.
@@ -465,9 +468,9 @@ class ReadSources(beam.PTransform):
             | "ListFiles" >> beam.Create(self.files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ParseFiles"
-            >> beam.ParDo(ParseSourceFile(self.config, self.run_id, self.processes)).with_outputs(
-                QUARANTINE, STATS, main="events"
-            )
+            >> beam.ParDo(ParseSourceFile(self.config, self.run_id, self.processes))
+            .with_output_types(pa.Table, **_OUTPUT_TYPES)
+            .with_outputs(QUARANTINE, STATS, main="events")
         )
         tables = bigquery_tables(self.config)
         if not tables:
@@ -486,7 +489,9 @@ class ReadSources(beam.PTransform):
                     min_batch_size=100, max_batch_size=self.config.pipeline.batch_rows
                 )
                 | f"ParseRows[{step}]"
-                >> beam.ParDo(parse).with_outputs(QUARANTINE, STATS, main="events")
+                >> beam.ParDo(parse)
+                .with_output_types(pa.Table, **_OUTPUT_TYPES)
+                .with_outputs(QUARANTINE, STATS, main="events")
             )
         # The outputs of several readers, flattened per tag.
         return TaggedOutputs(

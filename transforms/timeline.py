@@ -137,5 +137,7 @@ class BuildTimeline(beam.PTransform):
             ).with_output_types(KeyedTable)
             | "GroupCustomers" >> beam.GroupByKey()
             | "OrderAndStage"
-            >> beam.ParDo(_BuildShard(self.stages)).with_outputs(ACCEPTED, main="timeline")
+            >> beam.ParDo(_BuildShard(self.stages))
+            .with_output_types(pa.Table, **{ACCEPTED: dict[str, Any]})
+            .with_outputs(ACCEPTED, main="timeline")
         )
