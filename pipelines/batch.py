@@ -37,7 +37,7 @@ from journeyline.schema import (
     QUARANTINE_SCHEMA,
     TIMELINE_SCHEMA,
 )
-from transforms.batches import int_shards, split_by_shard
+from transforms.batches import KeyedTable, int_shards, split_by_shard
 from transforms.dedup import DUPLICATES, DropDuplicateEvents
 from transforms.identity import (
     STATS_SCHEMA,
@@ -231,7 +231,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         )
         timeline_parts["carried"] = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
             CarryRows(f"{out}/timeline"), affected, rebuilt_days
-        )
+        ).with_output_types(KeyedTable)
     _ = timeline_parts | "WriteTimeline" >> WriteTimeline(f"{out}/timeline", TIMELINE_SCHEMA)
 
     _ = (

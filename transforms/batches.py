@@ -133,17 +133,39 @@ def int_shards(values: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
     return np.mod(arr.astype(np.int64, copy=False), shards)
 
 
+def _shard_runs(shard_of_row: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The rows in shard order (stable) and each shard's (shard, start, end) in that order."""
+    order = np.argsort(shard_of_row, kind="stable")
+    sorted_shards = shard_of_row[order]
+    cuts = np.flatnonzero(np.diff(sorted_shards)) + 1
+    starts = np.concatenate(([0], cuts)).tolist()
+    ends = np.concatenate((cuts, [len(order)])).tolist()
+    return order, [
+        (int(sorted_shards[start]), start, end) for start, end in zip(starts, ends, strict=True)
+    ]
+
+
 def split_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
     """Yield (shard, rows of that shard) for every shard present in ``table``."""
     if not table.num_rows:
         return
-    order = np.argsort(shard_of_row, kind="stable")
-    sorted_shards = shard_of_row[order]
-    cuts = np.flatnonzero(np.diff(sorted_shards)) + 1
-    starts = np.concatenate(([0], cuts))
-    ends = np.concatenate((cuts, [len(order)]))
-    for start, end in zip(starts, ends, strict=True):
-        yield int(sorted_shards[start]), table.take(pa.array(order[start:end]))
+    order, runs = _shard_runs(shard_of_row)
+    for shard, start, end in runs:
+        yield shard, table.take(pa.array(order[start:end]))
+
+
+def slice_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
+    """``split_by_shard`` with one take for all shards and a zero-copy slice per shard: much
+    faster when the shards are many (a timeline's days), but only for outputs that go
+    straight into a shuffle typed ``KeyedTable``. ``ArrowTableCoder`` writes just a slice's
+    rows, whereas a pickled slice (an untyped output, a side input) would carry the whole
+    table's buffers."""
+    if not table.num_rows:
+        return
+    order, runs = _shard_runs(shard_of_row)
+    ordered = table.take(pa.array(order))
+    for shard, start, end in runs:
+        yield shard, ordered.slice(start, end - start)
 
 
 def events_by_event_id(table: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:

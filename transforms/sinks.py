@@ -17,7 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from transforms.batches import KeyedTable, concat, int_shards, split_by_shard, string_shards
+from transforms.batches import (
+    KeyedTable,
+    concat,
+    int_shards,
+    slice_by_shard,
+    split_by_shard,
+    string_shards,
+)
 from transforms.pooled import PooledDoFn
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -40,7 +47,7 @@ def write_json(data: dict[str, Any], path: str) -> str:
 
 def _by_date(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
     days = table.column("event_date").cast(pa.int32()).to_numpy().astype(np.int64)
-    yield from split_by_shard(table, days)
+    yield from slice_by_shard(table, days)  # (day, rows): into GroupDates, typed KeyedTable
 
 
 def write_day(element: tuple[int, Iterable[pa.Table]], folder: str, schema: pa.Schema) -> str:
@@ -78,7 +85,10 @@ class WriteTimeline(beam.PTransform):
             KeyedTable
         )
         if "carried" in inputs:  # (no carried rows: no Flatten, one copy fewer locally)
-            by_day = (by_day, inputs["carried"]) | "AllDays" >> beam.Flatten()
+            # typed: the day slices must reach GroupDates through ArrowTableCoder
+            by_day = (by_day, inputs["carried"]) | "AllDays" >> beam.Flatten().with_output_types(
+                KeyedTable
+            )
         return (
             by_day
             | "GroupDates" >> beam.GroupByKey()

@@ -1,7 +1,8 @@
 """The batch job's table steps are typed, so their tables cross steps as Arrow IPC.
 
 An untyped step gets Beam's pickling coder: its tables are pickled whenever Beam samples
-output sizes (nearly every table, they are few and large).
+output sizes (nearly every table, they are few and large), and a pickled zero-copy slice
+would carry its parent's whole buffers (``slice_by_shard`` relies on the types below).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ TABLE_STEPS = (
     "DropDuplicates/NoneKnown",
     "BuildTimeline/OrderAndStage",
     "WriteTimeline/SplitByDate",
+    "WriteTimeline/AllDays",
+    "CarryUnchanged",
 )
 
 
@@ -48,7 +51,7 @@ def _coders(previous: PreviousState) -> dict[str, list[str]]:
 
 def test_table_steps_use_the_arrow_coder_in_full_and_incremental_runs() -> None:
     for previous, steps in (
-        (PreviousState(), TABLE_STEPS),
+        (PreviousState(), [s for s in TABLE_STEPS if "AllDays" not in s and "Carry" not in s]),
         (PREVIOUS, [s for s in TABLE_STEPS if "NoneKnown" not in s]),
     ):
         coders = _coders(previous)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pytest
 from apache_beam.typehints.native_type_compatibility import convert_to_beam_type
 
 from journeyline.schema import EVENT_SCHEMA
-from transforms.batches import ArrowTableCoder, KeyedTable
+from transforms.batches import ArrowTableCoder, KeyedTable, slice_by_shard, split_by_shard
 
 
 def _events() -> pa.Table:
@@ -58,3 +59,23 @@ def test_size_estimates_do_not_encode_the_table(monkeypatch: pytest.MonkeyPatch)
     keyed = beam.coders.registry.get_coder(convert_to_beam_type(KeyedTable))
     assert coder.estimate_size(table) == table.nbytes
     assert keyed.estimate_size((3, table)) >= table.nbytes
+
+
+def test_slices_by_shard_hold_the_rows_of_split_by_shard_and_encode_only_their_rows() -> None:
+    """``slice_by_shard`` gives what ``split_by_shard`` gives (shards, rows, row order), and
+    the coder writes a slice's own rows, not its parent's buffers (which a pickle would)."""
+    table = pa.concat_tables([_events()] * 500).combine_chunks()
+    table = table.append_column("n", pa.array(range(table.num_rows), pa.int64()))
+    shards = np.random.default_rng(3).integers(0, 40, table.num_rows)
+    split = list(split_by_shard(table, shards))
+    sliced = list(slice_by_shard(table, shards))
+    assert [s for s, _ in sliced] == [s for s, _ in split] == sorted(set(shards.tolist()))
+    for (_, a), (_, b) in zip(split, sliced, strict=True):
+        assert a.equals(b)
+    coder = ArrowTableCoder()
+    for _, part in sliced:
+        encoded = coder.encode(part)
+        assert coder.decode(encoded).equals(part)
+        own_copy = part.take(pa.array(range(part.num_rows)))  # buffers of its rows only
+        assert len(encoded) <= len(coder.encode(own_copy)) + 64
+    assert list(slice_by_shard(table.slice(0, 0), shards[:0])) == []
