@@ -29,7 +29,7 @@ from journeyline.lake import Lake
 from journeyline.manifest import Manifest
 from journeyline.ops import RunLog, RunRecord, ensure_nonempty, write_atomic
 from journeyline.progress import READS, Progress
-from journeyline.quality import CheckResult, run_gates, to_arrow
+from journeyline.quality import CheckResult, to_arrow
 from journeyline.schema import (
     IDENTITY_CONFLICTS_SCHEMA,
     IDENTITY_EDGES_SCHEMA,
@@ -40,10 +40,10 @@ from journeyline.schema import (
 )
 from journeyline.suppressions import load_suppressions
 from journeyline.warehouse import bigquery
-from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome, run_dbt
-from journeyline.warehouse.parse_ahead import ParseAhead
+from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome
 from journeyline.warehouse.project import lake_env, profile_env, project_vars
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
+from journeyline.warehouse.worker import WarehouseWorker
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
 from pipelines.batch import (
     COUNTS_FILE,
@@ -206,10 +206,6 @@ def record_merges(
         con.close()
     write_atomic(table, out)
     return table.num_rows
-
-
-def _dbt(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> DbtOutcome:
-    return run_dbt(command, **_dbt_args(config, attempt_path, lake))
 
 
 def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
@@ -400,8 +396,9 @@ def run_batch(
     )
     manifest = Manifest.start(record, plan, config)
     on_bigquery = config.warehouse.type == "bigquery"
-    # dbt parses its project while Beam runs (on the otherwise idle core).
-    ahead = ParseAhead(_dbt_args(config, attempt_path, lake))
+    # dbt and Great Expectations import, and dbt parses its project, while Beam runs (on
+    # the core it leaves idle); the dbt calls and the gates then run in that warm child.
+    warehouse = WarehouseWorker(_dbt_args(config, attempt_path, lake))
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
             batch = BatchRun(
@@ -432,9 +429,8 @@ def run_batch(
             progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"),
             progress.phase("dbt"),
         ):
-            ahead.finish()
             # run then test (not build): a failing test must not leave later marts unbuilt.
-            built = _dbt(config, ["run", "--exclude", "tag:ops"], attempt_path, lake)
+            built = warehouse.dbt(["run", "--exclude", "tag:ops"])
             if not built.success:
                 failed = built.failed_nodes()
                 detail = built.exception or "; ".join(
@@ -443,11 +439,8 @@ def run_batch(
                 raise PipelineError(f"dbt could not build the models: {detail}")
             # Data tests only: unit tests check the SQL, not the data, and run in CI
             # (tests/models); here they would cost seconds on every run.
-            outcome = _dbt(
-                config,
-                ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"],
-                attempt_path,
-                lake,
+            outcome = warehouse.dbt(
+                ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"]
             )
             if outcome.exception:
                 raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
@@ -457,11 +450,9 @@ def run_batch(
             if on_bigquery:
                 checks = bigquery.check_staging(config, run_id)
             else:
-                con = connect(config.warehouse.path)
-                try:
-                    checks = run_gates(con, config.warehouse.staging_schema, run_id, config)
-                finally:
-                    con.close()
+                checks = warehouse.gates(
+                    config.warehouse.path, config.warehouse.staging_schema, run_id, config
+                )
             checks = (
                 checks
                 + dbt_checks(outcome, run_id, now)
@@ -487,7 +478,8 @@ def run_batch(
         ):
             if on_bigquery:
                 bigquery.load_ops(config, lake.ops)
-            ops = _dbt(config, ["build", "--select", "tag:ops"], attempt_path, lake)
+            ops = warehouse.dbt(["build", "--select", "tag:ops"])
+            warehouse.stop()
             if not ops.success:
                 raise PipelineError(
                     f"dbt could not build the run log: {ops.exception or 'see dbt log'}"
@@ -507,7 +499,6 @@ def run_batch(
                 # An erasure keeps no attempt that still holds the person.
                 lake.prune(keep=0 if plan.rebase and plan.rebase.customers else 3)
     except JourneylineError as exc:
-        ahead.stop()
         if record.status == "running":
             record.status = "failed"
             record.finished_at = datetime.now(UTC)
@@ -521,6 +512,8 @@ def run_batch(
             exit_code=exc.exit_code,
         )
         raise
+    finally:
+        warehouse.kill()  # (a no-op after its stop on success)
 
     path = manifest.finish(
         lake,

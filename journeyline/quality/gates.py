@@ -103,6 +103,13 @@ def _quiet_gx() -> Iterator[None]:
                 logger.setLevel(level)
 
 
+def warm_up() -> None:
+    """Import Great Expectations (about 3 s), silenced as the gates silence it: done ahead
+    by the warehouse worker (``journeyline.warehouse.worker``) while Beam runs."""
+    with _quiet_gx():
+        pass
+
+
 def _gx_batch_definition() -> BatchDefinition:
     """One ephemeral GX context with one pandas asset that every check reuses."""
     import great_expectations as gx

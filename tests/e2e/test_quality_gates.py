@@ -25,11 +25,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from journeyline import run as run_module
-from journeyline.config import Config, default_config
-from journeyline.lake import Lake
+from journeyline.config import default_config
 from journeyline.privacy import hasher_for
 from journeyline.warehouse.publish import DATA_TABLES, table_checksum
+from journeyline.warehouse.worker import WarehouseWorker
 from tests.e2e.conftest import journeyline
 
 PEOPLE = 150
@@ -247,15 +246,16 @@ def test_a_stream_that_stops_joining_blocks_publishing(world: World, tmp_path: P
 def test_duplicate_event_ids_and_gaps_in_event_seq_block_publishing(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_dbt = run_module._dbt
+    real_dbt = WarehouseWorker.dbt
 
-    def faulty_build(config: Config, command: list[str], attempt_path: Path, lake: Lake) -> object:
-        outcome = real_dbt(config, command, attempt_path, lake)
+    def faulty_build(worker: WarehouseWorker, command: list[str]) -> object:
+        outcome = real_dbt(worker, command)
         if command[0] == "run":  # a model bug: one event twice, one customer with a gap
-            con = duckdb.connect(config.warehouse.path)
+            env = worker.dbt_args["env"]
+            con = duckdb.connect(env["JOURNEYLINE_DUCKDB_PATH"])
             try:
                 # customer_timeline is a view of this table on DuckDB: the damage shows in it
-                t = f"{config.warehouse.staging_schema}.stg_lake__timeline"
+                t = f"{env['JOURNEYLINE_DBT_SCHEMA']}.stg_lake__timeline"
                 con.execute(f"insert into {t} select * from {t} order by event_id limit 1")
                 con.execute(
                     f"update {t} set event_seq = event_seq + 5 where customer_id = "
@@ -265,7 +265,7 @@ def test_duplicate_event_ids_and_gaps_in_event_seq_block_publishing(
                 con.close()
         return outcome
 
-    monkeypatch.setattr(run_module, "_dbt", faulty_build)
+    monkeypatch.setattr(WarehouseWorker, "dbt", faulty_build)
     before = published_state(world)
     outcome = run(world, damaged_copy(world.landing, tmp_path / "landing"))
 
