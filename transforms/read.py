@@ -381,9 +381,10 @@ def _take_started(config: Config, run_id: str, processes: int) -> ProcessPoolExe
 @contextmanager
 def parse_workers_ahead(config: Config, run_id: str, processes: int) -> Iterator[None]:
     """Start the parse worker processes of a pipeline that runs in this process (the local
-    runner) before the pipeline is built: each new interpreter takes about 1.5 s to import
-    its modules, and the read step would otherwise wait that long for them. The step's
-    ``ParseSourceFile`` takes the pool over; on exit it is shut down whatever happened."""
+    runner) before the pipeline is built: the workers' fork server takes about 1.5 s to
+    import their modules (the first time in a process), and the read step would otherwise
+    wait that long for them. The step's ``ParseSourceFile`` takes the pool over; on exit it
+    is shut down whatever happened."""
     if processes <= 1:
         yield
         return
