@@ -13,11 +13,14 @@ parse state itself).
 A separate interpreter (``python -m journeyline.warehouse.worker``), not a
 multiprocessing child: it never re-imports the caller's main module. Requests and
 answers are pickles on its stdin and on a copy of its stdout; whatever else the child
-prints goes to its stderr, which is discarded.
+prints goes to its stderr, which is discarded. What journeyline's own loggers say in
+the child (a gate that could not keep its result, ``--verbose`` timings) comes back
+with each answer and is logged by the run as if it had been said there.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
@@ -45,7 +48,8 @@ class WarehouseWorker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
-            self._send(("warm", dbt_args))
+            level = logging.getLogger("journeyline").getEffectiveLevel()
+            self._send(("warm", dbt_args, level))
         except _BROKEN:  # no child: every call is made in this process
             self.stop()
 
@@ -94,12 +98,33 @@ class WarehouseWorker:
             self._send(request)
             assert self.process.stdout is not None
             while self.unanswered:  # the answers to earlier requests (the warm-up) first
-                status, value = pickle.load(self.process.stdout)
+                status, value, records = pickle.load(self.process.stdout)
                 self.unanswered -= 1
+                for record in records:
+                    logging.getLogger(record.name).handle(record)
         except _BROKEN:
             self.kill()
             return None
         return value if status == "ok" else None
+
+
+class _Kept(logging.Handler):
+    """The child's log records since its last answer, made picklable (text only)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args, record.exc_info, record.exc_text = text, None, None, None
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        records, self.records = self.records, []
+        return records
 
 
 def _gates(database: str, schema: str, run_id: str, config: Any) -> list[Any]:
@@ -129,6 +154,10 @@ def main() -> int:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else printed to stdout goes where stderr goes
     requests = sys.stdin.buffer
+    kept = _Kept()
+    logger = logging.getLogger("journeyline")
+    logger.addHandler(kept)
+    logger.propagate = False
     dbt_args: dict[str, Any] = {}
     while True:
         try:
@@ -139,15 +168,16 @@ def main() -> int:
             os._exit(0)
         try:
             if kind == "warm":
-                dbt_args = args[0]
+                dbt_args, level = args
+                logger.setLevel(level)
                 value: Any = _warm(dbt_args)
             elif kind == "dbt":
                 value = run_dbt(args[0], **dbt_args)
             else:
                 value = _gates(*args)
-            answer = pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL)
+            answer = pickle.dumps(("ok", value, kept.take()), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # the caller makes the call itself
-            answer = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+            answer = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", kept.take()))
         answers.write(answer)
         answers.flush()
 

@@ -4,9 +4,12 @@ there with the results they would have in the run's own process."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from journeyline.config import default_config
 from journeyline.warehouse import PROFILES_DIR, PROJECT_DIR
@@ -32,8 +35,9 @@ def _comparable(results: list[Any]) -> list[tuple]:
 
 
 def test_dbt_calls_and_gates_in_the_child_match_the_run_s_own(
-    lake_factory: Any, tmp_path: Path
+    lake_factory: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="journeyline")  # as `journeyline run --verbose`
     args = _args(lake_factory("worker"), tmp_path)
     worker = WarehouseWorker(args)
     try:
@@ -47,6 +51,10 @@ def test_dbt_calls_and_gates_in_the_child_match_the_run_s_own(
         config = default_config()
         in_child = worker.gates(database, SCHEMA, "run-1", config)
         assert worker.process is not None
+        said = [r for r in caplog.records if r.name == "journeyline.quality.gates"]
+        assert [r.getMessage().split(" in ")[0] for r in said] == [
+            f"quality gates: {len(in_child)} checks"
+        ]  # logged in the child, logged again here
     finally:
         worker.stop()
     assert worker.process is None
