@@ -26,9 +26,13 @@ import pickle
 import subprocess
 import sys
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from journeyline.warehouse.dbt_runner import DbtOutcome, run_dbt
+
+if TYPE_CHECKING:  # (the child imports them when it runs the gates)
+    from journeyline.config import Config
+    from journeyline.quality import CheckResult
 
 NICE = 10
 _BROKEN = (OSError, EOFError, ValueError, pickle.PickleError, AttributeError, ImportError)
@@ -58,7 +62,7 @@ class WarehouseWorker:
         outcome = self._call("dbt", command)
         return outcome if isinstance(outcome, DbtOutcome) else run_dbt(command, **self.dbt_args)
 
-    def gates(self, database: str, schema: str, run_id: str, config: Any) -> list[Any]:
+    def gates(self, database: str, schema: str, run_id: str, config: Config) -> list[CheckResult]:
         """The quality gates on a DuckDB warehouse: in the child if it answers, else here."""
         results = self._call("gates", database, schema, run_id, config)
         return results if isinstance(results, list) else _gates(database, schema, run_id, config)
@@ -127,7 +131,7 @@ class _Kept(logging.Handler):
         return records
 
 
-def _gates(database: str, schema: str, run_id: str, config: Any) -> list[Any]:
+def _gates(database: str, schema: str, run_id: str, config: Config) -> list[CheckResult]:
     from journeyline.quality import run_gates
     from journeyline.warehouse.publish import connect
 
