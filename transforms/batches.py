@@ -133,8 +133,9 @@ def int_shards(values: pa.ChunkedArray | pa.Array, shards: int) -> np.ndarray:
     return np.mod(arr.astype(np.int64, copy=False), shards)
 
 
-def _shard_runs(shard_of_row: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
-    """The rows in shard order (stable) and each shard's (shard, start, end) in that order."""
+def shard_runs(shard_of_row: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """The rows in shard order (stable) and each shard's (shard, start, end) in that order:
+    the groups of equal values of any integer key (``shard_of_row`` must not be empty)."""
     order = np.argsort(shard_of_row, kind="stable")
     sorted_shards = shard_of_row[order]
     cuts = np.flatnonzero(np.diff(sorted_shards)) + 1
@@ -149,7 +150,7 @@ def split_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[
     """Yield (shard, rows of that shard) for every shard present in ``table``."""
     if not table.num_rows:
         return
-    order, runs = _shard_runs(shard_of_row)
+    order, runs = shard_runs(shard_of_row)
     for shard, start, end in runs:
         yield shard, table.take(pa.array(order[start:end]))
 
@@ -162,7 +163,7 @@ def slice_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[
     table's buffers."""
     if not table.num_rows:
         return
-    order, runs = _shard_runs(shard_of_row)
+    order, runs = shard_runs(shard_of_row)
     ordered = table.take(pa.array(order))
     for shard, start, end in runs:
         yield shard, ordered.slice(start, end - start)

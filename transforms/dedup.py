@@ -35,6 +35,7 @@ from transforms.batches import (
     concat,
     events_by_event_id,
     group_starts,
+    shard_runs,
 )
 
 DUPLICATES = "duplicates"
@@ -158,11 +159,9 @@ def _losing_rows(losers: list[pa.Table]) -> dict[int, np.ndarray]:
     if not losers:
         return {}
     both = pa.concat_tables(losers)
-    ids = both.column("table_id").to_numpy()
-    order = np.argsort(ids, kind="stable")
-    ids, rows = ids[order], both.column("row").to_numpy()[order]
-    cuts = np.flatnonzero(np.diff(ids)) + 1
-    return dict(zip(ids[np.r_[0, cuts]].tolist(), np.split(rows, cuts), strict=True))
+    order, runs = shard_runs(both.column("table_id").to_numpy())
+    rows = both.column("row").to_numpy()[order]
+    return {table_id: rows[start:end] for table_id, start, end in runs}
 
 
 class _DropLosers(beam.DoFn):
