@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from journeyline import state
 from journeyline.config import Config
+from journeyline.config.model import LOCAL_RUNNERS
 from journeyline.dataflow import with_setup_file, worker_paths
 from journeyline.errors import GateBlocked, JourneylineError, PipelineError
 from journeyline.inputs import discover, fingerprint
@@ -53,6 +55,7 @@ from pipelines.batch import (
     parse_processes,
 )
 from transforms.alerts import ALERT_SCHEMA
+from transforms.batches import tables_in_process
 from transforms.read import parse_workers_ahead
 
 STEPS = 4
@@ -105,23 +108,35 @@ def _beam_failure(exc: BaseException) -> PipelineError:
     )
 
 
+def _runs_here(options: PipelineOptions) -> bool:
+    """Whether every step of the pipeline runs in this process: the local runner, unless
+    its steps run in worker processes of its own (``multi_processing``)."""
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    mode = options.view_as(DirectOptions).direct_running_mode
+    return runner in LOCAL_RUNNERS and mode != "multi_processing"
+
+
 def _parse_workers(config: Config, run: BatchRun, options: PipelineOptions) -> int:
     """How many parse processes to start ahead: those of a pipeline run in this process."""
-    if options.view_as(DirectOptions).direct_running_mode == "multi_processing":
-        return 0  # the read step runs in a worker process of the runner's own
+    if not _runs_here(options):
+        return 0  # the read step runs in another process (a runner's worker)
     return parse_processes(config, run, options.view_as(StandardOptions).runner)
 
 
 def run_beam(config: Config, run: BatchRun, beam_args: list[str], progress: Progress) -> None:
-    """Build and run the batch pipeline, turning runner errors into a clear PipelineError."""
+    """Build and run the batch pipeline, turning runner errors into a clear PipelineError.
+
+    On the local runner in memory the tables go from step to step by reference."""
     options = beam_options(beam_args)
+    in_process = tables_in_process() if _runs_here(options) else nullcontext()
     # The parse workers start first: they import while the pipeline is built and planned.
     with parse_workers_ahead(config, run.run_id, _parse_workers(config, run, options)):
         pipeline = build_batch_pipeline(config, run, options)
         READS.start(progress, len(run.files))
         try:
-            result = pipeline.run()
-            state = result.wait_until_finish()
+            with in_process:
+                result = pipeline.run()
+                state = result.wait_until_finish()
         except Exception as exc:  # a runner failure carries the user's problem in its text
             raise _beam_failure(exc) from None
         finally:
