@@ -128,12 +128,26 @@ def node_id(id_type: str, value: str) -> int:
     return _node_hash(f"{id_type}{_NODE_KEY_SEP}{value}")
 
 
+_NODE_IDS: dict[str, int] = {}  # node ids already hashed in this process, by key
+_NODE_IDS_KEPT = 1_000_000  # keys remembered before the memo starts over (~150 MB)
+
+
+def _known_node_hash(key: str) -> int:
+    found = _NODE_IDS.get(key)
+    if found is None:
+        found = _NODE_IDS[key] = _node_hash(key)
+    return found
+
+
 def node_ids(types: pa.Array, values: pa.Array) -> np.ndarray:
-    """``node_id`` of many identifiers at once: hashed once per distinct identifier (the same
-    e-mails and device ids recur across thousands of events), then spread by index."""
+    """``node_id`` of many identifiers at once: hashed once per distinct identifier, then
+    spread by index. The same e-mails and device ids recur in every table of a run (and the
+    graph and the assignment read the same tables), so hashes are remembered across calls."""
     keys = pc.binary_join_element_wise(types, values, _NODE_KEY_SEP).dictionary_encode()
     distinct = keys.dictionary.to_pylist()
-    unique = np.fromiter(map(_node_hash, distinct), np.int64, len(distinct))
+    if len(_NODE_IDS) + len(distinct) > _NODE_IDS_KEPT:
+        _NODE_IDS.clear()
+    unique = np.fromiter(map(_known_node_hash, distinct), np.int64, len(distinct))
     return unique[keys.indices.to_numpy(zero_copy_only=False)]
 
 

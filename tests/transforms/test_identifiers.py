@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from journeyline.config import default_config
+from transforms import identifiers
 from transforms.identifiers import (
     IdentifierRules,
     customer_id_for,
@@ -64,3 +66,20 @@ def test_node_ids_in_bulk_are_node_id_of_each_identifier() -> None:
     bulk = node_ids(pa.array(types), pa.array(values)).tolist()
     assert bulk == [node_id(t, v) for t, v in zip(types, values, strict=True)]
     assert node_ids(pa.array([], pa.string()), pa.array([], pa.string())).tolist() == []
+
+
+def test_node_ids_are_hashed_once_per_identifier_and_stay_right_when_the_memo_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    types = pa.array(["email", "phone", "email"])
+    values = pa.array(["memo@b.co", "+14155550000", "memo2@b.co"])
+    expected = [node_id(t, v) for t, v in zip(types.to_pylist(), values.to_pylist(), strict=True)]
+    assert node_ids(types, values).tolist() == expected
+    hashed: list[str] = []
+    real = identifiers._node_hash
+    monkeypatch.setattr(identifiers, "_node_hash", lambda key: hashed.append(key) or real(key))
+    assert node_ids(types, values).tolist() == expected
+    assert hashed == []  # remembered from the first call
+    monkeypatch.setattr(identifiers, "_NODE_IDS_KEPT", 2)  # three keys do not fit: start over
+    assert node_ids(types, values).tolist() == expected
+    assert len(hashed) == 3
