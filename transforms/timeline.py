@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from journeyline.config import StagesConfig
 from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA
-from transforms.batches import KeyedTable, concat, group_starts, int_shards, split_by_shard
+from transforms.batches import KeyedTable, concat, group_starts, int_shards, slice_by_shard
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.pooled import PooledDoFn
 from transforms.restitch import RESTITCHED
@@ -132,8 +132,8 @@ class BuildTimeline(beam.PTransform):
         return (
             events
             | "ShardByCustomer"
-            >> beam.FlatMap(
-                lambda t: split_by_shard(t, int_shards(t.column("customer_key"), shards))
+            >> beam.FlatMap(  # slices: typed KeyedTable, so only a slice's rows are encoded
+                lambda t: slice_by_shard(t, int_shards(t.column("customer_key"), shards))
             ).with_output_types(KeyedTable)
             | "GroupCustomers" >> beam.GroupByKey()
             | "OrderAndStage"
