@@ -194,7 +194,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         "events": events,
         "previous_stats": old_identity | "PreviousStats" >> beam.Map(_stats_of),
         "previous_edges": old_edges,
-    } | "ResolveIdentities" >> ResolveIdentities(shards, config.identity)
+    } | "ResolveIdentities" >> ResolveIdentities(shards, config.identity, gather=broadcast)
 
     assigned = {
         "events": events,

@@ -7,6 +7,11 @@ rounds are unrolled into the pipeline graph (``max_rounds``); a final check
 proves the result is a set of stars (every node points at its component's
 minimum) and reports the nodes that are not, so a run with too few rounds
 fails loudly instead of publishing wrong customers.
+
+Where one worker may hold the whole edge set (``gather``, the local runner's
+broadcast plan), the same rounds run in one step, over all edges at once, and stop
+as soon as a round changes nothing: the local runner pays a fixed cost per step, and
+the unrolled rounds are about a hundred of them.
 """
 
 from __future__ import annotations
@@ -88,6 +93,39 @@ def star_violations(leaf: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate(bad)) if bad else np.zeros(0, dtype=np.int64)
 
 
+def star_labels(leaf: np.ndarray, centre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each leaf's smallest centre, for oriented edges sorted by (leaf, centre): one label per
+    node (where not converged a leaf may have several; the run is failed by the count)."""
+    first = np.r_[True, leaf[1:] != leaf[:-1]] if len(leaf) else np.zeros(0, bool)
+    return leaf[first], centre[first]
+
+
+def components_in_memory(
+    u: np.ndarray, v: np.ndarray, max_rounds: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(leaf, root, unconverged nodes) of an edge set held at once: the pipeline's rounds
+    over all edges, until a round changes nothing or ``max_rounds`` are done.
+
+    Each step works per group of one endpoint, so applying it to all groups at once gives
+    the union of what the sharded steps give; a round that changes nothing is a fixed
+    point, so stopping there gives what the remaining rounds would.
+    """
+    keep = u != v
+    u, v = unique_pairs(np.maximum(u[keep], v[keep]), np.minimum(u[keep], v[keep]))
+    for _ in range(max_rounds):
+        big_u, big_v = large_star(np.r_[u, v], np.r_[v, u])
+        keep = big_u != big_v
+        new_u, new_v = small_star(
+            np.maximum(big_u[keep], big_v[keep]), np.minimum(big_u[keep], big_v[keep])
+        )
+        done = np.array_equal(new_u, u) and np.array_equal(new_v, v)
+        u, v = new_u, new_v
+        if done:
+            break
+    leaf, root = star_labels(u, v)
+    return leaf, root, len(star_violations(u, v))
+
+
 def _both_ways(table: pa.Table, shards: int) -> Iterator[tuple[int, pa.Table]]:
     u = table.column("u").to_numpy()
     v = table.column("v").to_numpy()
@@ -145,31 +183,52 @@ class _Labels(beam.DoFn):
         bad = bad[np.mod(bad, self.shards) == shard]
         if len(bad):
             yield beam.pvalue.TaggedOutput(UNCONVERGED, len(bad))
-        leaf, centre = leaf[mine_leaf], centre[mine_leaf]
+        leaf, centre = star_labels(leaf[mine_leaf], centre[mine_leaf])
         if len(leaf):
-            # Where not converged a leaf may have several centres: keep the smallest so the
-            # output stays one label per node; the run is failed by the UNCONVERGED count.
-            first = np.r_[True, leaf[1:] != leaf[:-1]]
-            yield (
-                shard,
-                pa.Table.from_arrays(
-                    [pa.array(leaf[first], pa.int64()), pa.array(centre[first], pa.int64())],
-                    schema=LABEL_SCHEMA,
-                ),
-            )
+            yield shard, label_table(leaf, centre)
+
+
+def label_table(leaf: np.ndarray, root: np.ndarray) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.array(leaf, pa.int64()), pa.array(root, pa.int64())], schema=LABEL_SCHEMA
+    )
+
+
+def _all_labels(tables: list[pa.Table], shards: int, max_rounds: int) -> Iterator[object]:
+    """Labels of the whole edge set (``components_in_memory``), split by node shard as the
+    sharded check gives them, and the count of unconverged nodes."""
+    edges = concat(tables, EDGE_SCHEMA)
+    leaf, root, unconverged = components_in_memory(
+        edges.column("u").to_numpy(), edges.column("v").to_numpy(), max_rounds
+    )
+    if unconverged:
+        yield beam.pvalue.TaggedOutput(UNCONVERGED, unconverged)
+    if len(leaf):
+        yield from split_by_shard(label_table(leaf, root), np.mod(leaf, shards))
 
 
 class ConnectedComponents(beam.PTransform):
     """Edge tables (u, v) → (shard, label table (node, root)) for every node on an edge,
-    root being the smallest node id of its component; plus an ``unconverged`` count output."""
+    root being the smallest node id of its component; plus an ``unconverged`` count output.
+    With ``gather`` the edges are resolved in one step by one worker."""
 
-    def __init__(self, shards: int, max_rounds: int) -> None:
+    def __init__(self, shards: int, max_rounds: int, gather: bool = False) -> None:
         super().__init__()
         self.shards = shards
         self.max_rounds = max_rounds
+        self.gather = gather
 
     def expand(self, edges: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         shards = self.shards
+        if self.gather:
+            return (
+                edges
+                | "Gather" >> beam.combiners.ToList()
+                | "Resolve"
+                >> beam.FlatMap(_all_labels, shards, self.max_rounds).with_outputs(
+                    UNCONVERGED, main="labels"
+                )
+            )
         for r in range(1, self.max_rounds + 1):
             edges = (
                 edges

@@ -581,10 +581,11 @@ class ResolveIdentities(beam.PTransform):
     ``conflicts`` (refusal rows) and ``unconverged`` (counts).
     """
 
-    def __init__(self, shards: int, config: IdentityConfig) -> None:
+    def __init__(self, shards: int, config: IdentityConfig, gather: bool = False) -> None:
         super().__init__()
         self.shards = shards
         self.config = config
+        self.gather = gather  # connected components in one step (see ConnectedComponents)
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         shards, config = self.shards, self.config
@@ -611,7 +612,9 @@ class ResolveIdentities(beam.PTransform):
         )
         super_nodes = degree | "SuperNodes" >> beam.FlatMap(_super_nodes, config.max_component_size)
         kept = edges | "KeepEdges" >> beam.ParDo(_KeepEdges(), beam.pvalue.AsList(super_nodes))
-        components = kept | "Components" >> ConnectedComponents(shards, config.max_rounds)
+        components = kept | "Components" >> ConnectedComponents(
+            shards, config.max_rounds, self.gather
+        )
         rooted = (
             {"stats": stats, "degree": degree, "labels": components.labels}
             | "JoinRoots" >> beam.CoGroupByKey()
