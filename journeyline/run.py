@@ -411,9 +411,9 @@ def run_batch(
     )
     manifest = Manifest.start(record, plan, config)
     on_bigquery = config.warehouse.type == "bigquery"
-    # dbt and Great Expectations import, and dbt parses its project, while Beam runs (on
-    # the core it leaves idle); the dbt calls and the gates then run in that warm child.
-    warehouse = WarehouseWorker(_dbt_args(config, attempt_path, lake))
+    # dbt imports and parses its project while Beam runs (on the core it leaves idle); the
+    # dbt calls then run in that warm child, and the gates here.
+    warehouse = WarehouseWorker(_dbt_args(config, attempt_path, lake), gates_here=not on_bigquery)
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
             batch = BatchRun(

@@ -104,8 +104,8 @@ def _quiet_gx() -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Import Great Expectations (about 3 s), silenced as the gates silence it: done ahead
-    by the warehouse worker (``journeyline.warehouse.worker``) while Beam runs."""
+    """Import Great Expectations (about 3 s), silenced as the gates silence it: done by the
+    run while its warehouse child makes the first dbt call (``journeyline.warehouse.worker``)."""
     with _quiet_gx():
         pass
 

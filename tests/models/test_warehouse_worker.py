@@ -1,10 +1,8 @@
-"""The warm warehouse child: dbt parses ahead there, and the run's dbt calls and gates run
-there with the results they would have in the run's own process."""
+"""The warm warehouse child: dbt parses ahead there and the run's dbt calls run there;
+Great Expectations is imported in the run's own process while the child works."""
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,8 +10,9 @@ from typing import Any
 import pytest
 
 from journeyline.config import default_config
+from journeyline.quality import gates
 from journeyline.warehouse import PROFILES_DIR, PROJECT_DIR
-from journeyline.warehouse.worker import WarehouseWorker, _gates
+from journeyline.warehouse.worker import WarehouseWorker
 from tests.models.test_dbt_build import SCHEMA, warehouse_env
 
 
@@ -28,17 +27,16 @@ def _args(lake: Any, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def _comparable(results: list[Any]) -> list[tuple]:
-    return sorted(
-        tuple(v for k, v in dataclasses.asdict(r).items() if k != "checked_at") for r in results
-    )
-
-
-def test_dbt_calls_and_gates_in_the_child_match_the_run_s_own(
-    lake_factory: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_dbt_calls_run_in_the_child_while_the_gates_warm_up_here(
+    lake_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    caplog.set_level(logging.INFO, logger="journeyline")  # as `journeyline run --verbose`
     args = _args(lake_factory("worker"), tmp_path)
+    warmed: list[bool] = []
+
+    def warm_up() -> None:  # records whether the child was still at work meanwhile
+        warmed.append(worker.unanswered > 0)
+
+    monkeypatch.setattr(gates, "warm_up", warm_up)
     worker = WarehouseWorker(args)
     try:
         built = worker.dbt(["run", "--exclude", "tag:ops"])
@@ -47,20 +45,26 @@ def test_dbt_calls_and_gates_in_the_child_match_the_run_s_own(
         log = (tmp_path / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
         run_call = log.split("Running with dbt")[2]  # the child's parse, then its run
         assert "no changes found, skipping parsing" in run_call
-        database = str(tmp_path / "warehouse.duckdb")
-        config = default_config()
-        in_child = worker.gates(database, SCHEMA, "run-1", config)
-        assert worker.process is not None
-        said = [r for r in caplog.records if r.name == "journeyline.quality.gates"]
-        assert [r.getMessage().split(" in ")[0] for r in said] == [
-            f"quality gates: {len(in_child)} checks"
-        ]  # logged in the child, logged again here
+        assert warmed == [True]  # once, while the child was making the call
+        assert worker.dbt(["test", "--exclude", "tag:ops"]).success
+        assert warmed == [True]
+        checks = worker.gates(str(tmp_path / "warehouse.duckdb"), SCHEMA, "run-1", default_config())
+        assert len(checks) > 10
     finally:
         worker.stop()
     assert worker.process is None
-    in_process = _gates(database, SCHEMA, "run-1", config)
-    assert len(in_child) == len(in_process) > 10
-    assert _comparable(in_child) == _comparable(in_process)
+
+
+def test_no_gates_here_no_great_expectations(
+    lake_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A BigQuery run checks its staging tables there: nothing to import for the gates."""
+    monkeypatch.setattr(gates, "warm_up", lambda: pytest.fail("imported"))
+    worker = WarehouseWorker(_args(lake_factory("worker_bq"), tmp_path), gates_here=False)
+    try:
+        assert worker.dbt(["parse"]).success
+    finally:
+        worker.stop()
 
 
 def test_without_a_child_every_call_is_made_in_process(
