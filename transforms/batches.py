@@ -204,15 +204,18 @@ def split_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[
 
 
 def slice_by_shard(table: pa.Table, shard_of_row: np.ndarray) -> Iterator[tuple[int, pa.Table]]:
-    """``split_by_shard`` with one take for all shards and a zero-copy slice per shard: much
-    faster when the shards are many (a timeline's days), but only for outputs that go
-    straight into a shuffle typed ``KeyedTable``. ``ArrowTableCoder`` writes just a slice's
+    """``split_by_shard`` with one take for all shards (none when the rows are already in
+    shard order) and a zero-copy slice per shard: much faster when the shards are many (a
+    timeline's days), but only for outputs that go straight into a shuffle typed
+    ``KeyedTable``. ``ArrowTableCoder`` writes just a slice's
     rows, whereas a pickled slice (an untyped output, a side input) would carry the whole
     table's buffers."""
     if not table.num_rows:
         return
     order, runs = shard_runs(shard_of_row)
-    ordered = table.take(pa.array(order))
+    # rows already grouped (a timeline comes in day order) are sliced where they are
+    grouped = bool(np.all(shard_of_row[1:] >= shard_of_row[:-1]))
+    ordered = table if grouped else table.take(pa.array(order))
     for shard, start, end in runs:
         yield shard, ordered.slice(start, end - start)
 
@@ -240,16 +243,26 @@ def group_starts(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return starts
 
 
+class SortedKeys:
+    """int64 keys sorted once, to find many needles in them (``lookup``'s join, the sort
+    done ahead for keys that many tables are looked up in, such as a side input's)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.order = np.argsort(keys, kind="stable")
+        self.sorted = keys[self.order]
+
+    def find(self, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each needle, the row of the keys holding it and whether it was found."""
+        if not len(self.sorted):
+            return np.zeros(len(needles), dtype=np.int64), np.zeros(len(needles), dtype=bool)
+        pos = np.clip(np.searchsorted(self.sorted, needles), 0, len(self.sorted) - 1)
+        return self.order[pos], self.sorted[pos] == needles
+
+
 def lookup(needles: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each needle, the row of ``keys`` holding it and whether it was found.
 
     A sorted-key join in numpy: it works for any payload type (Arrow's hash join
     refuses map columns) and costs one sort of ``keys``.
     """
-    if not len(keys):
-        return np.zeros(len(needles), dtype=np.int64), np.zeros(len(needles), dtype=bool)
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    pos = np.clip(np.searchsorted(sorted_keys, needles), 0, len(keys) - 1)
-    found = sorted_keys[pos] == needles
-    return order[pos], found
+    return SortedKeys(keys).find(needles)

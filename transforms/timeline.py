@@ -48,16 +48,23 @@ def sequence_numbers(starts: np.ndarray) -> np.ndarray:
 
 
 def build_timeline(events: pa.Table, machine: StageMachine) -> pa.Table:
-    """Order, number and stage the events of whole customers (all of a customer's rows)."""
+    """Order, number and stage the events of whole customers (all of a customer's rows).
+
+    The rows come out by day (``event_date``), then customer and time: the day files
+    take them as zero-copy slices. Only the key columns are sorted and read by the stage
+    machine; the full rows are gathered once, straight into that order.
+    """
     if not events.num_rows:
         return TIMELINE_SCHEMA.empty_table()
-    ordered = events.sort_by(_ORDER)
-    starts = group_starts(ordered.column("customer_id"))
+    by_customer = pc.sort_indices(events.select([name for name, _ in _ORDER]), sort_keys=_ORDER)
+    keys = events.select(["customer_id", "occurred_at", "event_type", "survey_type", "score"])
+    keys = keys.take(by_customer)
+    starts = group_starts(keys.column("customer_id"))
     seq = sequence_numbers(starts)
-    known = known_identifier_mask(ordered.column("identifiers"))
-    event_types = ordered.column("event_type").to_pylist()
-    survey_types = ordered.column("survey_type").to_pylist()
-    scores = ordered.column("score").to_pylist()
+    known = known_identifier_mask(events.column("identifiers"))[by_customer.to_numpy()]
+    event_types = keys.column("event_type").to_pylist()
+    survey_types = keys.column("survey_type").to_pylist()
+    scores = keys.column("score").to_pylist()
     stages: list[str] = []
     changed: list[bool] = []
     # A step depends only on the state and the event's facts, and both take few values:
@@ -78,12 +85,15 @@ def build_timeline(events: pa.Table, machine: StageMachine) -> pa.Table:
         stages.append(label)
         changed.append(label != previous)
         previous = label
+    dates = pc.cast(keys.column("occurred_at"), pa.date32())
+    by_day = np.argsort(dates.to_numpy().astype(np.int32), kind="stable")
     columns = {
-        "event_seq": pa.array(seq, pa.int64()),
-        "lifecycle_stage": pa.array(stages, pa.string()),
-        "stage_changed": pa.array(changed, pa.bool_()),
-        "event_date": pc.cast(ordered.column("occurred_at"), pa.date32()),
+        "event_seq": pa.array(seq[by_day], pa.int64()),
+        "lifecycle_stage": pa.array(stages, pa.string()).take(by_day),
+        "stage_changed": pa.array(np.asarray(changed, bool)[by_day], pa.bool_()),
+        "event_date": dates.take(by_day),
     }
+    ordered = events.take(by_customer.to_numpy()[by_day])
     arrays = [
         columns[name] if name in columns else ordered.column(name) for name in TIMELINE_SCHEMA.names
     ]

@@ -79,3 +79,10 @@ def test_slices_by_shard_hold_the_rows_of_split_by_shard_and_encode_only_their_r
         own_copy = part.take(pa.array(range(part.num_rows)))  # buffers of its rows only
         assert len(encoded) <= len(coder.encode(own_copy)) + 64
     assert list(slice_by_shard(table.slice(0, 0), shards[:0])) == []
+    grouped = np.sort(shards)  # rows already in shard order: sliced where they are
+    sliced = list(slice_by_shard(table, grouped))
+    assert [(s, t.num_rows) for s, t in sliced] == [
+        (s, t.num_rows) for s, t in split_by_shard(table, grouped)
+    ]
+    parent = table.column("n").chunk(0).buffers()[1].address
+    assert all(t.column("n").chunk(0).buffers()[1].address == parent for _, t in sliced)

@@ -71,6 +71,32 @@ def test_build_timeline_orders_numbers_and_stages() -> None:
     assert table.column("event_date").to_pylist()[0].isoformat() == "2025-01-01"
 
 
+def test_build_timeline_numbers_by_time_and_returns_rows_by_day() -> None:
+    """Numbering and stages follow each customer's time across days; the rows come out by
+    day, then customer and time (what the day files slice, without a copy)."""
+    day = 24 * 60
+    rows = [
+        event("b2", {"email": "b@x.co"}, minutes=day + 10, event_type="form_submitted"),
+        event("a1", {"anonymous_id": "x"}, minutes=2 * day),
+        event("b1", {"anonymous_id": "y"}, minutes=5),
+        event("a0", {"email": "a@x.co"}, minutes=day, event_type="form_submitted"),
+        event("b3", {"anonymous_id": "y"}, minutes=2 * day + 1),
+    ]
+    customers = {i: ("cus_a", 1) if i.startswith("a") else ("cus_b", 2) for i in CUSTOMERS}
+    customers |= {"a0": ("cus_a", 1), "b3": ("cus_b", 2)}
+    table = build_timeline(assigned(rows, customers), StageMachine(default_config().stages))
+    assert [(r[0], r[1], r[2]) for r in rows_of(table)] == [
+        ("cus_b", 1, "b1"),  # day 1
+        ("cus_a", 1, "a0"),  # day 2
+        ("cus_b", 2, "b2"),
+        ("cus_a", 2, "a1"),  # day 3
+        ("cus_b", 3, "b3"),
+    ]
+    assert [r[3] for r in rows_of(table)] == ["visitor", "lead", "lead", "lead", "lead"]
+    days = table.column("event_date").to_pylist()
+    assert days == sorted(days)
+
+
 def test_beam_composite_builds_the_timeline_and_counts_accepted_per_source() -> None:
     table = assigned(ROWS, CUSTOMERS)
     with local_pipeline() as p:
