@@ -40,6 +40,7 @@ from journeyline.schema import (
 from transforms.batches import (
     KeyedTable,
     PerSideInput,
+    SortedKeys,
     concat,
     group_starts,
     int_shards,
@@ -407,9 +408,13 @@ def _conflict_rows(
     return rows
 
 
-def candidates(occurrences: pa.Table, resolved: pa.Table) -> pa.Table:
-    """Each occurrence with its identifier's customer (and whether the identifier was refused)."""
-    at, found = lookup(occurrences.column("node").to_numpy(), resolved.column("node").to_numpy())
+def candidates(
+    occurrences: pa.Table, resolved: pa.Table, nodes: SortedKeys | None = None
+) -> pa.Table:
+    """Each occurrence with its identifier's customer (and whether the identifier was refused).
+    ``nodes``: ``resolved``'s node column, sorted ahead (for many tables looked up in it)."""
+    nodes = nodes or SortedKeys(resolved.column("node").to_numpy())
+    at, found = nodes.find(occurrences.column("node").to_numpy())
     occurrences, at = occurrences.filter(pa.array(found)), at[found]
     take = pa.array(at, pa.int64())
     return pa.Table.from_arrays(
@@ -665,8 +670,10 @@ class _Assign(beam.DoFn):
             yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
 
 
-def _identity_map(tables: list[pa.Table]) -> pa.Table:
-    return concat(tables, IDENTITY_MAP_SCHEMA)
+def _resolved_index(tables: list[pa.Table]) -> tuple[pa.Table, SortedKeys]:
+    """The resolved identifiers as one table, and its node ids sorted for lookups."""
+    resolved = concat(tables, IDENTITY_MAP_SCHEMA)
+    return resolved, SortedKeys(resolved.column("node").to_numpy())
 
 
 class _AssignBroadcast(beam.DoFn):
@@ -674,11 +681,11 @@ class _AssignBroadcast(beam.DoFn):
 
     def __init__(self, priority: tuple[str, ...]) -> None:
         self.priority = priority
-        self._table = PerSideInput(_identity_map)
+        self._resolved = PerSideInput(_resolved_index)
 
     def process(self, element: tuple[int, pa.Table], resolved: list[pa.Table]) -> Iterator[Any]:
         _, events = element
-        options = candidates(occurrences_of(events, self.priority), self._table(resolved))
+        options = candidates(occurrences_of(events, self.priority), *self._resolved(resolved))
         assigned, missing = assign(events, options)
         if assigned.num_rows:
             yield assigned
