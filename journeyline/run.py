@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions,
 
 from journeyline import state
 from journeyline.config import Config
-from journeyline.config.model import LOCAL_RUNNERS
+from journeyline.config.model import is_local_runner
 from journeyline.dataflow import with_setup_file, worker_paths
 from journeyline.errors import GateBlocked, JourneylineError, PipelineError
 from journeyline.inputs import discover, fingerprint
@@ -111,9 +111,8 @@ def _beam_failure(exc: BaseException) -> PipelineError:
 def _runs_here(options: PipelineOptions) -> bool:
     """Whether every step of the pipeline runs in this process: the local runner, unless
     its steps run in worker processes of its own (``multi_processing``)."""
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
     mode = options.view_as(DirectOptions).direct_running_mode
-    return runner in LOCAL_RUNNERS and mode != "multi_processing"
+    return is_local_runner(options.view_as(StandardOptions).runner) and mode != "multi_processing"
 
 
 def _parse_workers(config: Config, run: BatchRun, options: PipelineOptions) -> int:

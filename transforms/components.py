@@ -204,7 +204,8 @@ def _all_labels(tables: list[pa.Table], shards: int, max_rounds: int) -> Iterato
     if unconverged:
         yield beam.pvalue.TaggedOutput(UNCONVERGED, unconverged)
     if len(leaf):
-        yield from split_by_shard(label_table(leaf, root), np.mod(leaf, shards))
+        labels = label_table(leaf, root)
+        yield from split_by_shard(labels, int_shards(labels.column("node"), shards))
 
 
 class ConnectedComponents(beam.PTransform):

@@ -371,18 +371,19 @@ class PipelineConfig:
         """Whether the batch job de-duplicates and finds customers by broadcast on ``runner``."""
         if self.joins != "auto":
             return self.joins == "broadcast"
-        return _is_local(runner)
+        return is_local_runner(runner)
 
     def parsers(self, runner: str | None, input_bytes: int) -> int:
         """How many processes parse ``input_bytes`` of input files on ``runner``."""
         if self.parse_processes:
             return self.parse_processes
-        if not _is_local(runner) or input_bytes < PARALLEL_PARSE_BYTES:
+        if not is_local_runner(runner) or input_bytes < PARALLEL_PARSE_BYTES:
             return 1
         return max(1, os.cpu_count() or 1)
 
 
-def _is_local(runner: str | None) -> bool:
+def is_local_runner(runner: str | None) -> bool:
+    """Whether ``runner`` (None: the default) is the local runner."""
     return (runner or "DirectRunner") in LOCAL_RUNNERS
 
 
