@@ -37,6 +37,7 @@ from transforms.batches import (
     group_starts,
     shard_runs,
 )
+from transforms.pooled import PooledDoFn
 
 DUPLICATES = "duplicates"
 _ORDER = [
@@ -164,21 +165,24 @@ def _losing_rows(losers: list[pa.Table]) -> dict[int, np.ndarray]:
     return {table_id: rows[start:end] for table_id, start, end in runs}
 
 
-class _DropLosers(beam.DoFn):
-    """Broadcast plan: every event table without its losing copies (a side input)."""
+class _DropLosers(PooledDoFn):
+    """Broadcast plan: every event table without its losing copies (a side input), on a
+    pool thread (the filter releases the GIL: see ``PooledDoFn``)."""
 
     def __init__(self) -> None:
         self._rows = PerSideInput(_losing_rows)
 
-    def process(self, element: KeyedTable, losers: list[pa.Table]) -> Iterator[KeyedTable]:
+    def prepare(self, losers: list[pa.Table]) -> tuple[dict[int, np.ndarray]]:
+        return (self._rows(losers),)
+
+    def work(self, element: KeyedTable, losing: dict[int, np.ndarray]) -> list[KeyedTable]:
         table_id, table = element
-        rows = self._rows(losers).get(table_id)
+        rows = losing.get(table_id)
         if rows is not None:
             keep = np.ones(table.num_rows, dtype=bool)
             keep[rows] = False
             table = table.filter(pa.array(keep))
-        if table.num_rows:
-            yield table_id, table
+        return [(table_id, table)] if table.num_rows else []
 
 
 def _alone(tables: Iterable[pa.Table]) -> dict[str, Iterable[pa.Table]]:

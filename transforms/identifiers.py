@@ -142,7 +142,8 @@ def _known_node_hash(key: str) -> int:
 def node_ids(types: pa.Array, values: pa.Array) -> np.ndarray:
     """``node_id`` of many identifiers at once: hashed once per distinct identifier, then
     spread by index. The same e-mails and device ids recur in every table of a run (and the
-    graph and the assignment read the same tables), so hashes are remembered across calls."""
+    graph and the assignment read the same tables), so hashes are remembered across calls
+    (pool threads share the memo: each of its dict operations is atomic under the GIL)."""
     keys = pc.binary_join_element_wise(types, values, _NODE_KEY_SEP).dictionary_encode()
     distinct = keys.dictionary.to_pylist()
     if len(_NODE_IDS) + len(distinct) > _NODE_IDS_KEPT:

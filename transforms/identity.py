@@ -51,6 +51,7 @@ from transforms.batches import (
 from transforms.components import LABEL_SCHEMA, UNCONVERGED, ConnectedComponents
 from transforms.guards import SUPER_NODE, GuardRules, needs_guarding, resolve_component
 from transforms.identifiers import customer_id_for, node_ids
+from transforms.pooled import PooledDoFn
 
 MAX_CLIQUE = 8  # an event with more identifiers links them as a star around the first
 STATS_SCHEMA = pa.schema(
@@ -459,9 +460,10 @@ def _by(table: pa.Table, column: str, shards: int) -> Iterator[tuple[int, pa.Tab
     yield from split_by_shard(table, int_shards(table.column(column), shards))
 
 
-class ExtractGraph(beam.DoFn):
+class ExtractGraph(PooledDoFn):
     """Keyed event tables → occurrences (main, by node shard) and, unless ``occurrences_only``,
-    node stats (by node shard) and edges (by the shard of their smaller end)."""
+    node stats (by node shard) and edges (by the shard of their smaller end); on a pool
+    thread (see ``PooledDoFn``)."""
 
     STATS = "stats"
     EDGES = "edges"
@@ -473,7 +475,10 @@ class ExtractGraph(beam.DoFn):
         self.priority = priority
         self.occurrences_only = occurrences_only
 
-    def process(self, element: tuple[int, pa.Table]) -> Iterator[Any]:
+    def work(self, element: tuple[int, pa.Table]) -> list[Any]:
+        return list(self._outputs(element))
+
+    def _outputs(self, element: tuple[int, pa.Table]) -> Iterator[Any]:
         _, events = element
         occurrences, stats, edges = graph_of(events, self.priority)
         yield from _by(occurrences, "node", self.shards)
@@ -676,21 +681,28 @@ def _resolved_index(tables: list[pa.Table]) -> tuple[pa.Table, SortedKeys]:
     return resolved, SortedKeys(resolved.column("node").to_numpy())
 
 
-class _AssignBroadcast(beam.DoFn):
-    """Assign with every resolved identifier at hand (a side input): no shuffle of the events."""
+class _AssignBroadcast(PooledDoFn):
+    """Assign with every resolved identifier at hand (a side input): no shuffle of the events;
+    on a pool thread (see ``PooledDoFn``)."""
 
     def __init__(self, priority: tuple[str, ...]) -> None:
         self.priority = priority
         self._resolved = PerSideInput(_resolved_index)
 
-    def process(self, element: tuple[int, pa.Table], resolved: list[pa.Table]) -> Iterator[Any]:
+    def prepare(self, resolved: list[pa.Table]) -> tuple[pa.Table, SortedKeys]:
+        return self._resolved(resolved)
+
+    def work(
+        self, element: tuple[int, pa.Table], resolved: pa.Table, keys: SortedKeys
+    ) -> list[Any]:
         _, events = element
-        options = candidates(occurrences_of(events, self.priority), *self._resolved(resolved))
-        assigned, missing = assign(events, options)
-        if assigned.num_rows:
-            yield assigned
+        assigned, missing = assign(
+            events, candidates(occurrences_of(events, self.priority), resolved, keys)
+        )
+        outputs: list[Any] = [assigned] if assigned.num_rows else []
         if missing:
-            yield beam.pvalue.TaggedOutput(UNASSIGNED, missing)
+            outputs.append(beam.pvalue.TaggedOutput(UNASSIGNED, missing))
+        return outputs
 
 
 class AssignCustomers(beam.PTransform):

@@ -31,8 +31,9 @@ def at_bundle_end(out: Any) -> Any:
 
 
 class PooledDoFn(beam.DoFn):
-    """Subclasses define ``work(element) -> list`` of outputs (``TaggedOutput`` for a tag);
-    ``work`` runs on a pool thread, so it must only read its element and ``self``.
+    """Subclasses define ``work(element, *prepared) -> list`` of outputs (``TaggedOutput``
+    for a tag); ``work`` runs on a pool thread, so it must only read its arguments and
+    ``self``. Side inputs go through ``prepare`` first, on the runner's thread.
 
     ``grouped = True``: elements are a GroupByKey's (key, values), and the values are read
     into a list on the runner's thread (a runner's lazy iterable is not read from the pool).
@@ -40,8 +41,13 @@ class PooledDoFn(beam.DoFn):
 
     grouped = False
 
-    def work(self, element: Any) -> list[Any]:
+    def work(self, element: Any, *prepared: Any) -> list[Any]:
         raise NotImplementedError
+
+    def prepare(self, *side_inputs: Any) -> tuple[Any, ...]:
+        """What ``work`` needs of the side inputs: derived here, on the runner's thread, so
+        that an index built once per side input is not built by two threads at a time."""
+        return side_inputs
 
     def setup(self) -> None:
         self.threads = max(2, os.cpu_count() or 1)
@@ -54,14 +60,15 @@ class PooledDoFn(beam.DoFn):
             task.cancel()
         self.pending = []
 
-    def process(self, element: Any) -> None:
+    def process(self, element: Any, *side_inputs) -> None:
+        # (*side_inputs unannotated: Beam would take an annotation as their type hint)
         running = [task for task in self.pending if not task.done()]
         if len(running) >= _AHEAD * self.threads:
             wait(running, return_when=FIRST_COMPLETED)
         if self.grouped:
             key, values = element
             element = (key, list(values))
-        self.pending.append(self.pool.submit(self.work, element))
+        self.pending.append(self.pool.submit(self.work, element, *self.prepare(*side_inputs)))
 
     def finish_bundle(self) -> Iterator[Any]:
         pending, self.pending = self.pending, []

@@ -79,3 +79,38 @@ def test_grouped_values_are_read_before_the_work_is_handed_on() -> None:
             p | beam.Create([("a", 1), ("b", 2), ("a", 3)]) | beam.GroupByKey() | beam.ParDo(_Sum())
         )
         assert_that(sums, equal_to([("a", 4), ("b", 2)]))
+
+
+class _Scaled(PooledDoFn):
+    """Each element times the side input's total, which ``prepare`` derives once per list."""
+
+    def __init__(self) -> None:
+        self.prepared_on: list[threading.Thread] = []
+
+    def prepare(self, factors: list[int]) -> tuple[int]:
+        self.prepared_on.append(threading.current_thread())
+        return (sum(factors),)
+
+    def work(self, element: int, total: int) -> list[Any]:
+        assert threading.current_thread() is not threading.main_thread()
+        return [element * total]
+
+
+def test_side_inputs_are_prepared_on_the_runners_thread_and_handed_to_the_work() -> None:
+    with local_pipeline() as p:
+        factors = p | "Factors" >> beam.Create([2, 3])
+        out = (
+            p
+            | "Numbers" >> beam.Create(range(10))
+            | beam.ParDo(_Scaled(), beam.pvalue.AsList(factors))
+        )
+        assert_that(out, equal_to([n * 5 for n in range(10)]))
+    fn = _Scaled()
+    fn.setup()
+    try:
+        fn.start_bundle()
+        fn.process(1, [4, 6])
+        assert fn.prepared_on == [threading.current_thread()]
+        assert [o.value for o in fn.finish_bundle()] == [10]
+    finally:
+        fn.teardown()
