@@ -128,8 +128,12 @@ def _with_table_id(table: pa.Table) -> KeyedTable:
     return uuid.uuid4().int >> 65, table
 
 
-def _located_keys(element: KeyedTable, shards: int) -> Iterator[KeyedTable]:
-    """The key columns of an event table and where each row is, split by event-id shard."""
+def _located_keys(element: KeyedTable) -> KeyedTable:
+    """The key columns of an event table and where each row is, all in group 0.
+
+    The broadcast plan runs in one process: hashing every event id to split the keys by
+    shard (about 1.3 s of the runner's thread at 1M events, while the parse processes
+    want both cores) would buy nothing there, so every key goes to the one group."""
     table_id, table = element
     n = table.num_rows
     keys = pa.Table.from_arrays(
@@ -137,11 +141,16 @@ def _located_keys(element: KeyedTable, shards: int) -> Iterator[KeyedTable]:
         + [pa.array(np.full(n, table_id, np.int64)), pa.array(np.arange(n, dtype=np.int32))],
         schema=LOCATED_KEYS,
     )
-    yield from events_by_event_id(keys, shards)
+    return 0, keys
+
+
+def _in_group_zero(element: KeyedTable) -> KeyedTable:
+    """Known event ids, keyed by their shard, into the broadcast plan's one group."""
+    return 0, element[1]
 
 
 class _FindLosers(_Counting):
-    """Broadcast plan, per event-id shard: (table_id, row) of every copy that does not
+    """Broadcast plan, all keys in one group: (table_id, row) of every copy that does not
     survive (main) and the duplicate counts."""
 
     def process(self, element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[Any]:
@@ -211,7 +220,9 @@ class DropDuplicateEvents(beam.PTransform):
     be left out (nothing accepted before).
 
     The events leave keyed by event-id shard with ``broadcast=False`` (the shuffle plan,
-    the scalable default) and by a table id with ``broadcast=True``; both give the same rows.
+    the scalable default) and by a table id with ``broadcast=True``, where only the key
+    columns are grouped, all in one group, and each table drops its losing rows where it
+    is; both give the same rows.
     """
 
     def __init__(self, shards: int, broadcast: bool = False) -> None:
@@ -232,9 +243,11 @@ class DropDuplicateEvents(beam.PTransform):
         located = inputs["events"] | "IdentifyTables" >> beam.Map(_with_table_id).with_output_types(
             KeyedTable
         )
-        keys = located | "ShardKeysByEventId" >> beam.FlatMap(
-            _located_keys, shards
-        ).with_output_types(KeyedTable)
+        keys = located | "LocateKeys" >> beam.Map(_located_keys).with_output_types(KeyedTable)
+        if known is not None:
+            known = known | "KnownInGroupZero" >> beam.Map(_in_group_zero).with_output_types(
+                KeyedTable
+            )
         found = _by_shard(keys, known) | "FindLosers" >> beam.ParDo(
             _FindLosers()
         ).with_output_types(pa.Table).with_outputs(DUPLICATES, main="losers")

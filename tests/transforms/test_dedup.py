@@ -12,7 +12,13 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
 from transforms.batches import events_by_event_id
-from transforms.dedup import DUPLICATES, DropDuplicateEvents, drop_duplicates
+from transforms.dedup import (
+    DUPLICATES,
+    DropDuplicateEvents,
+    _in_group_zero,
+    _located_keys,
+    drop_duplicates,
+)
 
 
 def test_the_earliest_received_copy_survives_and_copies_are_counted_per_source() -> None:
@@ -147,3 +153,14 @@ def test_events_accepted_by_an_earlier_run_are_duplicates() -> None:
     survivors, counts = drop_duplicates(table, known=pa.array(["old"]))
     assert survivors.column("event_id").to_pylist() == ["new"]
     assert counts == {"marketing": 1}
+
+
+def test_the_broadcast_plan_groups_every_key_in_one_group_with_where_its_row_is() -> None:
+    table = events_table([event(e, {"anonymous_id": e}) for e in ("a", "b", "c")])
+    group, keys = _located_keys((7, table))
+    assert group == 0
+    assert keys.column("event_id").to_pylist() == ["a", "b", "c"]
+    assert keys.column("table_id").to_pylist() == [7, 7, 7]
+    assert keys.column("row").to_pylist() == [0, 1, 2]
+    known = pa.table({"event_id": ["a"]})
+    assert _in_group_zero((5, known)) == (0, known)
