@@ -137,6 +137,13 @@ def _amount(obj: dict[str, Any]) -> Decimal | None:
     return amount
 
 
+def properties_json(properties: dict[str, Any] | None) -> str | None:
+    """Properties as JSON with sorted keys (None when there are none), before redaction."""
+    if not properties:
+        return None
+    return orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
+
+
 class RowContract:
     """Checks canonical-shaped dicts from one configured source against the contract."""
 
@@ -151,10 +158,10 @@ class RowContract:
 
     def properties_text(self, properties: dict[str, Any] | None) -> str | None:
         """Properties as sorted JSON; with privacy on, e-mails and phones in them redacted."""
-        if not properties:
-            return None
-        text = orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
-        return self.hasher.redact_own_json(text) if self.hasher is not None else text
+        text = properties_json(properties)
+        if self.hasher is None or text is None:
+            return text
+        return self.hasher.redact_own_json(text)
 
     def check(self, obj: Any, received_fallback: datetime) -> Accepted | Rejection:
         """Return the accepted canonical row, or the reason it was rejected."""

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeyline.schema import AMOUNT, EVENT_SCHEMA, IDENTIFIERS, SURVEY_RANGES, TIMESTAMP
-from transforms.contract import RowContract, to_micros
+from transforms.contract import RowContract, properties_json, to_micros
 from transforms.identifiers import MAX_IDENTIFIER_CHARS, normalise_email, normalise_phone
 
 _MAX_TEXT = 1024
@@ -200,6 +200,10 @@ class FastCanonical:
             return None, True
         return (self.hasher.value(id_type, value) if self.hasher else value), False
 
+    def _redacted(self, properties: pa.Array) -> pa.Array:
+        """``RowContract.properties_text``'s redaction, for a column of properties."""
+        return properties if self.hasher is None else self.hasher.redact_own_json_column(properties)
+
     def accept(self, records: list[Any], received_fallback: datetime) -> FastResult:
         """Split ``records`` into clean ones (built as a table) and ones for RowContract."""
         positions = [i for i, obj in enumerate(records) if type(obj) is dict]
@@ -263,7 +267,7 @@ class FastCanonical:
         all_ids = column["identifiers"]
         all_amounts = column["amount"]
         all_props = column["properties"]
-        identifier, properties_text = self._identifier, self.contract.properties_text
+        identifier = self._identifier
         hasher, suppressed = self.hasher, self.suppressed
         # Per record, in order: the checks that need Python, then the record's identifiers
         # straight into id_keys / id_values (taken back out if the record falls back).
@@ -300,7 +304,7 @@ class FastCanonical:
             keep.append(j)
             row_dropped.append(len(raw_ids) - kept)
             amounts.append(amount)
-            properties.append(properties_text(props))
+            properties.append(properties_json(props))  # redacted below, all at once
             id_offsets.append(len(id_keys))
         accepted = [positions[j] for j in keep]
         taken = np.zeros(len(records), bool)
@@ -319,7 +323,7 @@ class FastCanonical:
                 np.where(scored, scores, np.nan)[keep], pa.float64(), mask=~scored[keep]
             ),
             "amount": pa.array(amounts, AMOUNT),
-            "properties": pa.array(properties, pa.string()),
+            "properties": self._redacted(pa.array(properties, pa.string())),
         }
         for field in _TEXT_FIELDS:
             cols[field] = text[field].take(rows)

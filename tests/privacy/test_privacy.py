@@ -175,6 +175,25 @@ def test_redacting_own_json_equals_the_full_redaction(properties: dict) -> None:
     assert hasher.redact_own_json(text) == hasher.redact(text)
 
 
+_WORDY = st.one_of(
+    _TEXT,
+    st.sampled_from(["Telephone", "FAX", "hôtel", "ＴＥＬ", "mobİle", "k\u212a", "plain"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.dictionaries(_KEYS, _JSON, max_size=4), _WORDY)))
+def test_redacting_a_column_equals_redacting_each_text(items: list) -> None:
+    """The column form changes exactly the texts the one-at-a-time form changes."""
+    hasher = IdentifierHasher(TEST_HASH_KEY.encode(), ["email", "phone"])
+    texts = [
+        None if item is None else orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode()
+        for item in items
+    ]
+    column = hasher.redact_own_json_column(pa.array(texts, pa.string()))
+    assert column.to_pylist() == [None if t is None else hasher.redact_own_json(t) for t in texts]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(

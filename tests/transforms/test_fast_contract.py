@@ -168,7 +168,15 @@ RECORDS = st.fixed_dictionaries(
         "score": st.one_of(st.none(), st.floats(allow_nan=True), st.integers(0, 12), st.just("7")),
         "survey_type": st.one_of(st.sampled_from(["nps", "NPS", "csat", "ces", "xyz"]), TEXT),
         "properties": st.one_of(
-            st.none(), st.dictionaries(st.text(max_size=3), st.integers()), st.integers()
+            st.none(),
+            st.dictionaries(
+                st.one_of(st.text(max_size=3), st.sampled_from(["phone", "Tel", "note"])),
+                st.one_of(
+                    st.integers(),
+                    st.sampled_from(["ann@acme.example", "+49 30 1234567", "hôtel", "x"]),
+                ),
+            ),
+            st.integers(),
         ),
     },
 )
@@ -227,3 +235,26 @@ def test_arrow_trims_exactly_the_characters_python_strips() -> None:
     trimmed = pc.utf8_trim_whitespace(pa.array([chr(c) + "x" for c in codes])).to_pylist()
     arrow = {c for c, t in zip(codes, trimmed, strict=True) if t == "x"}
     assert arrow == python
+
+
+def test_properties_are_redacted_as_the_row_contract_redacts_them() -> None:
+    base = {
+        "event_type": "page_viewed",
+        "occurred_at": "2025-03-04T10:11:12Z",
+        "identifiers": {"anonymous_id": "a1"},
+    }
+    properties = [
+        {"note": "write to Ann@Acme.example"},
+        {"Phone": "030 1234567", "page": "/x"},
+        {"hint": "call +49 30 1234567"},
+        {"page_url": "https://example.com/pricing"},
+        {"hôtel": "Zürich"},
+        {},
+    ]
+    records = [{**base, "event_id": f"e{i}", "properties": p} for i, p in enumerate(properties)]
+    fast = FastCanonical(contract()).accept(records, RECEIVED)
+    assert fast.accepted == list(range(len(records)))  # all columnar, none fell back
+    assert_same(records)
+    texts = fast.table.column("properties").to_pylist()
+    assert "Ann@Acme" not in texts[0] and texts[1] == '{"Phone":"[phone]","page":"/x"}'
+    assert texts[3] == '{"page_url":"https://example.com/pricing"}' and texts[5] is None
