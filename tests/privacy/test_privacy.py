@@ -203,3 +203,16 @@ def test_redacting_a_column_equals_redacting_each_text(items: list) -> None:
 )
 def test_the_phone_key_precheck_agrees_with_the_pattern(text: str) -> None:
     assert _may_name_a_phone(text) == (_PHONE_KEY.search(text) is not None)
+
+
+def test_stored_identifiers_are_the_standard_hmac_of_type_and_value() -> None:
+    """The stored form must never change between versions (identities would split)."""
+    import hashlib
+    import hmac
+
+    for key in (TEST_HASH_KEY.encode(), b"another key"):
+        hasher = IdentifierHasher(key, ["email"])
+        for value in ("ann@acme.example", "bo@x.org"):
+            expected = hmac.new(key, f"email\x1f{value}".encode(), hashlib.sha256).hexdigest()
+            assert hasher.value("email", value) == "hmac:" + expected[:32]
+            assert hasher.value("email", value) == "hmac:" + expected[:32]  # a copy again
