@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
@@ -354,8 +355,37 @@ class ParseSourceFile(beam.DoFn):
 
 
 _WORKER: ParseSourceFile | None = None  # the parser of a parse worker process
-# Pools started by ``parse_workers_ahead``, by (run id, processes), with their config.
-_STARTED: dict[tuple[str, int], tuple[Config, ProcessPoolExecutor]] = {}
+
+
+class _StartedPool:
+    """A pool ``parse_workers_ahead`` is starting on a thread of its own, with its config."""
+
+    def __init__(self, config: Config, pool: ProcessPoolExecutor, processes: int) -> None:
+        self.config = config
+        self.pool = pool
+        self.error: BaseException | None = None
+        self.starting = threading.Thread(
+            target=self._start, args=(processes,), name="parse-workers-ahead", daemon=True
+        )
+        self.starting.start()
+
+    def _start(self, processes: int) -> None:
+        try:
+            for _ in range(processes):  # one task per worker: each submit starts one more
+                self.pool.submit(_ready)
+        except BaseException as exc:  # raised where the pool is taken over, not on this thread
+            self.error = exc
+
+    def ready(self) -> ProcessPoolExecutor:
+        """The pool, once its workers are started (a failure to start them is raised here)."""
+        self.starting.join()
+        if self.error is not None:
+            raise self.error
+        return self.pool
+
+
+# Pools started by ``parse_workers_ahead``, by (run id, processes).
+_STARTED: dict[tuple[str, int], _StartedPool] = {}
 
 
 def _parse_pool(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor:
@@ -372,31 +402,32 @@ def _parse_pool(config: Config, run_id: str, processes: int) -> ProcessPoolExecu
 def _take_started(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor | None:
     """The pool ``parse_workers_ahead`` started for this run, if its config is this one."""
     started = _STARTED.get((run_id, processes))
-    if started is None or started[0] != config:
+    if started is None or started.config != config:
         return None
     del _STARTED[(run_id, processes)]
-    return started[1]
+    return started.ready()
 
 
 @contextmanager
 def parse_workers_ahead(config: Config, run_id: str, processes: int) -> Iterator[None]:
     """Start the parse worker processes of a pipeline that runs in this process (the local
-    runner) before the pipeline is built: the workers' fork server takes about 1.5 s to
-    import their modules (the first time in a process), and the read step would otherwise
-    wait that long for them. The step's ``ParseSourceFile`` takes the pool over; on exit it
-    is shut down whatever happened."""
+    runner) while the pipeline is built: the workers' fork server takes about 1.5 s to
+    import their modules (the first time in a process), and starting a worker waits for
+    it. A thread of its own does that waiting, so the import runs on the other core while
+    this thread builds and plans the pipeline. The read step's ``ParseSourceFile`` takes
+    the pool over; on exit it is shut down whatever happened."""
     if processes <= 1:
         yield
         return
-    pool = _parse_pool(config, run_id, processes)
-    for _ in range(processes):  # one task per worker: each submit starts one more process
-        pool.submit(_ready)
-    _STARTED[(run_id, processes)] = (config, pool)
+    started = _STARTED[(run_id, processes)] = _StartedPool(
+        config, _parse_pool(config, run_id, processes), processes
+    )
     try:
         yield
     finally:
         _STARTED.pop((run_id, processes), None)
-        pool.shutdown(cancel_futures=True)
+        started.starting.join()
+        started.pool.shutdown(cancel_futures=True)
 
 
 def _ready() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -198,7 +199,7 @@ def test_parse_workers_started_ahead_are_taken_over_by_the_read_step(tmp_path: P
     config = default_config().with_input(tmp_path)
     files = [InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)] * 2
     with parse_workers_ahead(config, "run_test", 2):
-        pool = read_module._STARTED[("run_test", 2)][1]
+        pool = read_module._STARTED[("run_test", 2)].pool
         assert read_module._take_started(default_config(), "run_test", 2) is None
         with local_pipeline() as p:
             out = p | ReadSources(config, "run_test", files, processes=2)
@@ -211,3 +212,13 @@ def test_parse_workers_started_ahead_are_taken_over_by_the_read_step(tmp_path: P
         pool.submit(int)
     with parse_workers_ahead(config, "run_test", 1):
         assert not read_module._STARTED  # one process parses in the read step itself
+
+
+def test_a_pool_that_fails_to_start_fails_where_it_is_taken_over() -> None:
+    """Workers are started on a thread of their own: its failure is raised by ``ready()``
+    (in the read step, where the runner reports it), not lost on that thread."""
+    pool = ProcessPoolExecutor(1)
+    pool.shutdown()
+    started = read_module._StartedPool(default_config(), pool, 2)
+    with pytest.raises(RuntimeError, match="shutdown"):
+        started.ready()
