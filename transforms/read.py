@@ -37,6 +37,7 @@ from transforms.adapters.rows import parse_line, read_json_lines
 from transforms.batches import BatchBuilder, TaggedOutputs
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
 from transforms.fast_contract import FastCanonical
+from transforms.handoff import MappedTables, handoff_dir, pack, remove_dir, unpack
 from transforms.pooled import at_bundle_end
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 
@@ -145,7 +146,7 @@ class ParseSourceFile(beam.DoFn):
         self.fast = {name: FastCanonical(c) for name, c in self.contracts.items()}
         self.pool: ProcessPoolExecutor | None = None
         if self.processes > 1:
-            self.pool = _take_started(self.config, self.run_id, self.processes) or _parse_pool(
+            self.pool = _take_started(self.config, self.run_id, self.processes) or _ParsePool(
                 self.config, self.run_id, self.processes
             )
         self.pending: dict[Future, str] = {}  # files handed to workers → their paths
@@ -179,7 +180,8 @@ class ParseSourceFile(beam.DoFn):
         """The outputs of finished files (from finish_bundle, wrapped in the global window)."""
         for future in done:
             path = self.pending.pop(future)
-            for tag, value in future.result():
+            events, others = future.result()
+            for tag, value in [*((None, table) for table in unpack(events)), *others]:
                 if tag == STATS:
                     self._count({**value, "label": path})
                 out = value if tag is None else beam.pvalue.TaggedOutput(tag, value)
@@ -355,6 +357,7 @@ class ParseSourceFile(beam.DoFn):
 
 
 _WORKER: ParseSourceFile | None = None  # the parser of a parse worker process
+_HANDOFF: str | None = None  # where a worker writes its event tables for the parent
 
 
 class _StartedPool:
@@ -388,15 +391,27 @@ class _StartedPool:
 _STARTED: dict[tuple[str, int], _StartedPool] = {}
 
 
-def _parse_pool(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor:
-    # Not fork: the runner's threads (and their locks) must not be copied. A fork server
-    # is a fresh single-threaded process that imports this module once (about 1.5 s,
-    # mostly Beam); each worker is forked from it ready, instead of importing on its own.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_start_worker, initargs=(config, run_id)
-    )
+class _ParsePool(ProcessPoolExecutor):
+    """The parse worker processes, with the shared-memory directory through which their
+    event tables come back (``transforms.handoff``); shutting down removes it."""
+
+    def __init__(self, config: Config, run_id: str, processes: int) -> None:
+        # Not fork: the runner's threads (and their locks) must not be copied. A fork server
+        # is a fresh single-threaded process that imports this module once (about 1.5 s,
+        # mostly Beam); each worker is forked from it ready, instead of importing on its own.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        self.handoff = handoff_dir()
+        super().__init__(
+            processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(config, run_id, self.handoff),
+        )
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        remove_dir(self.handoff)
 
 
 def _take_started(config: Config, run_id: str, processes: int) -> ProcessPoolExecutor | None:
@@ -420,7 +435,7 @@ def parse_workers_ahead(config: Config, run_id: str, processes: int) -> Iterator
         yield
         return
     started = _STARTED[(run_id, processes)] = _StartedPool(
-        config, _parse_pool(config, run_id, processes), processes
+        config, _ParsePool(config, run_id, processes), processes
     )
     try:
         yield
@@ -434,19 +449,27 @@ def _ready() -> None:
     """A no-op task: its submit starts a worker process (which imports and sets up)."""
 
 
-def _start_worker(config: Config, run_id: str) -> None:
-    global _WORKER
+def _start_worker(config: Config, run_id: str, handoff: str | None) -> None:
+    global _WORKER, _HANDOFF
     _WORKER = ParseSourceFile(config, run_id)
     _WORKER.setup()
+    _HANDOFF = handoff
 
 
-def _parse_in_worker(item: InputFile) -> list[tuple[str | None, Any]]:
-    """One file's outputs as (tag, value) pairs (None: the main output), for the parent."""
+def _parse_in_worker(
+    item: InputFile,
+) -> tuple[MappedTables | list[pa.Table], list[tuple[str, Any]]]:
+    """One file's outputs for the parent: its event tables (in one shared-memory file where
+    there is room) and the tagged outputs as (tag, value) pairs."""
     assert _WORKER is not None
-    return [
-        (out.tag, out.value) if isinstance(out, beam.pvalue.TaggedOutput) else (None, out)
-        for out in _WORKER.parse_file(item)
-    ]
+    events: list[pa.Table] = []
+    others: list[tuple[str, Any]] = []
+    for out in _WORKER.parse_file(item):
+        if isinstance(out, beam.pvalue.TaggedOutput):
+            others.append((out.tag, out.value))
+        else:
+            events.append(out)
+    return pack(events, _HANDOFF), others
 
 
 class ParseBigQueryRows(ParseSourceFile):

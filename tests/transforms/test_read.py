@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import transforms.read as read_module
 from journeyline.config import default_config
 from journeyline.schema import EVENT_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
+from transforms.handoff import SHARED_MEMORY
 from transforms.read import (
     QUARANTINE,
     STATS,
@@ -153,8 +155,15 @@ def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
             for item in files:
                 out += parse.process(item)
             out += parse.finish_bundle()
+            if processes > 1 and os.path.isdir(SHARED_MEMORY):
+                # The workers' event tables came through shared memory, each file removed
+                # as it was mapped; the directory goes with the pool.
+                handoff = parse.pool.handoff
+                assert handoff is not None and not os.listdir(handoff)
         finally:
             parse.teardown()
+        if processes > 1 and os.path.isdir(SHARED_MEMORY):
+            assert not os.path.exists(handoff)
         values = [getattr(o, "value", o) for o in out]
         values = [getattr(v, "value", v) for v in values]  # unwrap windowed values
         return {
