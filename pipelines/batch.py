@@ -183,16 +183,17 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     old_identity = (
         p
         | "PreviousIdentity" >> beam.Create(list(previous.identity_map))
-        | "ReadIdentity" >> beam.FlatMap(_read_keyed, "node", shards)
+        | "ReadIdentity" >> beam.FlatMap(_read_keyed, "node", shards).with_output_types(KeyedTable)
     )
     old_edges = (
         p
         | "PreviousEdges" >> beam.Create(list(previous.identity_edges))
-        | "ReadEdges" >> beam.FlatMap(_read_keyed, "u", shards)
+        | "ReadEdges" >> beam.FlatMap(_read_keyed, "u", shards).with_output_types(KeyedTable)
     )
     identity = {
         "events": events,
-        "previous_stats": old_identity | "PreviousStats" >> beam.Map(_stats_of),
+        "previous_stats": old_identity
+        | "PreviousStats" >> beam.Map(_stats_of).with_output_types(KeyedTable),
         "previous_edges": old_edges,
     } | "ResolveIdentities" >> ResolveIdentities(shards, config.identity, gather=broadcast)
 
@@ -212,8 +213,8 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         )
         earlier = {"events": pulled, "resolved": identity["resolved"]}
         if not broadcast:
-            earlier["occurrences"] = pulled | "PulledOccurrences" >> beam.ParDo(
-                ExtractGraph(shards, priority, occurrences_only=True)
+            earlier["occurrences"] = pulled | "PulledOccurrences" >> ExtractGraph.step(
+                shards, priority, occurrences_only=True
             )
         restitched = earlier | "AssignEarlierEvents" >> AssignCustomers(shards, broadcast, priority)
         unassigned.append(restitched[UNASSIGNED])
@@ -236,7 +237,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
 
     _ = (
         identity["resolved"]
-        | "IdentityRows" >> beam.Values()
+        | "IdentityRows" >> beam.Values().with_output_types(pa.Table)
         | "WriteIdentityMap"
         >> WriteSortedParts(
             f"{out}/identity_map",
@@ -261,7 +262,8 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     )
     _ = (
         read[QUARANTINE]
-        | "RedactQuarantine" >> beam.Map(redact_quarantine, config.privacy)
+        | "RedactQuarantine"
+        >> beam.Map(redact_quarantine, config.privacy).with_output_types(pa.Table)
         | "WriteQuarantine"
         >> WriteSortedParts(
             f"{out}/quarantine",

@@ -22,7 +22,7 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
-from transforms.batches import concat, int_shards, split_by_shard
+from transforms.batches import KeyedTable, concat, int_shards, split_by_shard
 
 EDGE_SCHEMA = pa.schema([pa.field("u", pa.int64(), False), pa.field("v", pa.int64(), False)])
 LABEL_SCHEMA = pa.schema([pa.field("node", pa.int64(), False), pa.field("root", pa.int64(), False)])
@@ -226,9 +226,9 @@ class ConnectedComponents(beam.PTransform):
                 edges
                 | "Gather" >> beam.combiners.ToList()
                 | "Resolve"
-                >> beam.FlatMap(_all_labels, shards, self.max_rounds).with_outputs(
-                    UNCONVERGED, main="labels"
-                )
+                >> beam.FlatMap(_all_labels, shards, self.max_rounds)
+                .with_output_types(KeyedTable)
+                .with_outputs(UNCONVERGED, main="labels")
             )
         for r in range(1, self.max_rounds + 1):
             edges = (
@@ -244,5 +244,8 @@ class ConnectedComponents(beam.PTransform):
             edges
             | "Check/Roles" >> beam.FlatMap(_roles, shards)
             | "Check/Group" >> beam.GroupByKey()
-            | "Check/Labels" >> beam.ParDo(_Labels(shards)).with_outputs(UNCONVERGED, main="labels")
+            | "Check/Labels"
+            >> beam.ParDo(_Labels(shards))
+            .with_output_types(KeyedTable)
+            .with_outputs(UNCONVERGED, main="labels")
         )

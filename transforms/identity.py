@@ -475,6 +475,18 @@ class ExtractGraph(PooledDoFn):
         self.priority = priority
         self.occurrences_only = occurrences_only
 
+    @classmethod
+    def step(
+        cls, shards: int, priority: tuple[str, ...], occurrences_only: bool = False
+    ) -> beam.ParDo:
+        """The step, its outputs' types declared (tables go through ArrowTableCoder)."""
+        step = beam.ParDo(cls(shards, priority, occurrences_only)).with_output_types(
+            KeyedTable, **{cls.STATS: KeyedTable, cls.EDGES: KeyedTable}
+        )
+        if occurrences_only:
+            return step
+        return step.with_outputs(cls.STATS, cls.EDGES, main="occurrences")
+
     def work(self, element: tuple[int, pa.Table]) -> list[Any]:
         return list(self._outputs(element))
 
@@ -599,52 +611,56 @@ class ResolveIdentities(beam.PTransform):
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> dict[str, beam.PCollection]:
         shards, config = self.shards, self.config
-        graph = inputs["events"] | "ExtractGraph" >> beam.ParDo(
-            ExtractGraph(shards, config.priority)
-        ).with_outputs(ExtractGraph.STATS, ExtractGraph.EDGES, main="occurrences")
+        # Every step that emits tables declares it (KeyedTable, pa.Table): their shuffles
+        # and joins then go through ArrowTableCoder (by reference on the local runner), where
+        # an undeclared table would be pickled, copy and all.
+        graph = inputs["events"] | "ExtractGraph" >> ExtractGraph.step(shards, config.priority)
         stats = (
             (graph[ExtractGraph.STATS], inputs["previous_stats"])
             | "AllStats" >> beam.Flatten()
             | "GroupStats" >> beam.GroupByKey()
-            | "MergeStats" >> beam.FlatMap(_merged_stats)
+            | "MergeStats" >> beam.FlatMap(_merged_stats).with_output_types(KeyedTable)
         )
         edges = (
             (graph[ExtractGraph.EDGES], inputs["previous_edges"])
             | "AllEdges" >> beam.Flatten()
             | "GroupEdges" >> beam.GroupByKey()
-            | "MergeEdges" >> beam.FlatMap(_merged_edges)
+            | "MergeEdges" >> beam.FlatMap(_merged_edges).with_output_types(pa.Table)
         )
         degree = (
             edges
-            | "EdgeEnds" >> beam.FlatMap(_ends, shards)
+            | "EdgeEnds" >> beam.FlatMap(_ends, shards).with_output_types(KeyedTable)
             | "GroupEnds" >> beam.GroupByKey()
-            | "Degrees" >> beam.FlatMap(_degrees)
+            | "Degrees" >> beam.FlatMap(_degrees).with_output_types(KeyedTable)
         )
         super_nodes = degree | "SuperNodes" >> beam.FlatMap(_super_nodes, config.max_component_size)
-        kept = edges | "KeepEdges" >> beam.ParDo(_KeepEdges(), beam.pvalue.AsList(super_nodes))
+        kept = edges | "KeepEdges" >> beam.ParDo(
+            _KeepEdges(), beam.pvalue.AsList(super_nodes)
+        ).with_output_types(pa.Table)
         components = kept | "Components" >> ConnectedComponents(
             shards, config.max_rounds, self.gather
         )
         rooted = (
             {"stats": stats, "degree": degree, "labels": components.labels}
             | "JoinRoots" >> beam.CoGroupByKey()
-            | "KeyByRoot" >> beam.FlatMap(_rooted, shards)
+            | "KeyByRoot" >> beam.FlatMap(_rooted, shards).with_output_types(KeyedTable)
         )
         rooted_edges = (
             {
-                "edges": kept | "KeyEdges" >> beam.FlatMap(_edge_key, shards),
+                "edges": kept
+                | "KeyEdges" >> beam.FlatMap(_edge_key, shards).with_output_types(KeyedTable),
                 "labels": components.labels,
             }
             | "JoinEdgeRoots" >> beam.CoGroupByKey()
-            | "KeyEdgesByRoot" >> beam.FlatMap(_rooted_edges, shards)
+            | "KeyEdgesByRoot" >> beam.FlatMap(_rooted_edges, shards).with_output_types(KeyedTable)
         )
         resolved = (
             {"nodes": rooted, "edges": rooted_edges}
             | "GroupComponents" >> beam.CoGroupByKey()
             | "GuardAndMint"
-            >> beam.ParDo(_Resolve(guard_rules(config), shards)).with_outputs(
-                CONFLICTS, main="resolved"
-            )
+            >> beam.ParDo(_Resolve(guard_rules(config), shards))
+            .with_output_types(KeyedTable)
+            .with_outputs(CONFLICTS, main="resolved")
         )
         return {
             "resolved": resolved.resolved,
@@ -728,10 +744,12 @@ class AssignCustomers(beam.PTransform):
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
         shards = self.shards
         if self.broadcast:
-            resolved = beam.pvalue.AsList(inputs["resolved"] | "ResolvedTables" >> beam.Values())
+            resolved = beam.pvalue.AsList(
+                inputs["resolved"] | "ResolvedTables" >> beam.Values().with_output_types(pa.Table)
+            )
             return inputs["events"] | "PickCustomer" >> beam.ParDo(
                 _AssignBroadcast(self.priority), resolved
-            ).with_outputs(UNASSIGNED, main="events")
+            ).with_output_types(pa.Table).with_outputs(UNASSIGNED, main="events")
         options = (
             {"occurrences": inputs["occurrences"], "resolved": inputs["resolved"]}
             | "JoinIdentifiers" >> beam.CoGroupByKey()
@@ -740,5 +758,8 @@ class AssignCustomers(beam.PTransform):
         return (
             {"events": inputs["events"], "options": options}
             | "JoinEvents" >> beam.CoGroupByKey()
-            | "PickCustomer" >> beam.ParDo(_Assign()).with_outputs(UNASSIGNED, main="events")
+            | "PickCustomer"
+            >> beam.ParDo(_Assign())
+            .with_output_types(pa.Table)
+            .with_outputs(UNASSIGNED, main="events")
         )

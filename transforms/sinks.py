@@ -139,7 +139,7 @@ class WriteSortedParts(beam.PTransform):
 
         return (
             tables
-            | "SplitParts" >> beam.FlatMap(split)
+            | "SplitParts" >> beam.FlatMap(split).with_output_types(KeyedTable)
             | "GroupParts" >> beam.GroupByKey()
             | "WriteParts" >> beam.Map(write)
         )
