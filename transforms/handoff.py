@@ -33,11 +33,9 @@ class MappedTables:
 def handoff_dir(root: str = SHARED_MEMORY) -> str | None:
     """A fresh directory for one pool's files in shared memory; None where there is none
     (the tables are then pickled through the pipe)."""
-    if not os.path.isdir(root) or not os.access(root, os.W_OK):
-        return None
     try:
         return tempfile.mkdtemp(prefix="journeyline-parse-", dir=root)
-    except OSError:
+    except OSError:  # no such directory, or not writable
         return None
 
 
