@@ -119,6 +119,36 @@ def _sorted_rows(table: pa.Table) -> list[tuple]:
     return sorted(tuple(map(str, row.values())) for row in table.to_pylist())
 
 
+def _first_copies_by_hand(rows: list[dict], known: set[str]) -> list[dict]:
+    """The rule in plain Python: per event_id not known, the first copy in key order."""
+    order = sorted(
+        rows,
+        key=lambda r: (
+            r["event_id"],
+            r["received_at"],
+            r["input_source"],
+            r["record_hash"],
+            (r["input_file"] is None, r["input_file"] or ""),  # nulls last, as Arrow sorts
+        ),
+    )
+    kept: dict[str, dict] = {}
+    for row in order:
+        if row["event_id"] not in known:
+            kept.setdefault(row["event_id"], row)
+    return list(kept.values())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_drop_duplicates_keeps_what_the_rule_by_hand_keeps(seed: int) -> None:
+    tables, known_ids = _random_copies(seed)
+    events = pa.concat_tables(tables)
+    survivors, counts = drop_duplicates(events, pa.array(known_ids))
+    expected = _first_copies_by_hand(events.to_pylist(), set(known_ids))
+    assert _sorted_rows(survivors) == _sorted_rows(pa.Table.from_pylist(expected, events.schema))
+    assert sum(counts.values()) == events.num_rows - len(expected)
+    assert survivors.num_rows + sum(counts.values()) == events.num_rows
+
+
 @pytest.mark.parametrize("broadcast", [False, True], ids=["shuffle", "broadcast"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_both_plans_keep_exactly_the_copies_drop_duplicates_keeps(
