@@ -137,11 +137,15 @@ def _amount(obj: dict[str, Any]) -> Decimal | None:
     return amount
 
 
+def properties_bytes(properties: dict[str, Any] | None) -> bytes | None:
+    """Properties as UTF-8 JSON with sorted keys (None when there are none), before redaction."""
+    return orjson.dumps(properties, option=orjson.OPT_SORT_KEYS) if properties else None
+
+
 def properties_json(properties: dict[str, Any] | None) -> str | None:
-    """Properties as JSON with sorted keys (None when there are none), before redaction."""
-    if not properties:
-        return None
-    return orjson.dumps(properties, option=orjson.OPT_SORT_KEYS).decode()
+    """``properties_bytes`` as text (what the per-row contract stores)."""
+    data = properties_bytes(properties)
+    return None if data is None else data.decode()
 
 
 class RowContract:

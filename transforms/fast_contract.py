@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeyline.schema import AMOUNT, EVENT_SCHEMA, IDENTIFIERS, SURVEY_RANGES, TIMESTAMP
-from transforms.contract import RowContract, properties_json, to_micros
+from transforms.contract import RowContract, properties_bytes, to_micros
 from transforms.identifiers import MAX_IDENTIFIER_CHARS, normalise_email, normalise_phone
 
 _MAX_TEXT = 1024
@@ -84,9 +84,13 @@ def text_column(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     Mirrors ``_clean_text``: None or "" is nothing; other text must already be trimmed and
     at most 1,024 characters; anything else (numbers, lists, untrimmed text) is not clean.
     """
-    kinds = set(map(type, values))
-    if kinds <= {str, type(None)}:
+    # Arrow takes only text and None here (and bytes, which parsed JSON never holds): a
+    # number, boolean, list or object raises, and the column is checked value by value.
+    try:
         arr = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        arr = None
+    if arr is not None:
         empty = pc.equal(arr, "")
         clean = pc.or_kleene(
             pc.is_null(arr),
@@ -260,7 +264,7 @@ class FastCanonical:
         keep: list[int] = []
         row_dropped: list[int] = []
         amounts: list[Decimal | None] = []
-        properties: list[str | None] = []
+        properties: list[bytes | None] = []
         id_offsets = [0]
         id_keys: list[str] = []
         id_values: list[str] = []
@@ -304,7 +308,7 @@ class FastCanonical:
             keep.append(j)
             row_dropped.append(len(raw_ids) - kept)
             amounts.append(amount)
-            properties.append(properties_json(props))  # redacted below, all at once
+            properties.append(properties_bytes(props))  # redacted below, all at once
             id_offsets.append(len(id_keys))
         accepted = [positions[j] for j in keep]
         taken = np.zeros(len(records), bool)
@@ -323,7 +327,7 @@ class FastCanonical:
                 np.where(scored, scores, np.nan)[keep], pa.float64(), mask=~scored[keep]
             ),
             "amount": pa.array(amounts, AMOUNT),
-            "properties": self._redacted(pa.array(properties, pa.string())),
+            "properties": self._redacted(pa.array(properties, pa.binary()).cast(pa.string())),
         }
         for field in _TEXT_FIELDS:
             cols[field] = text[field].take(rows)
