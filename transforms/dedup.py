@@ -95,11 +95,16 @@ def drop_duplicates(
     losing = losing_rows(table.select(_KEYS), known, _ORDER)
     if not len(losing):
         return table, {}
-    keep = np.ones(table.num_rows, dtype=bool)
-    keep[losing] = False
-    return table.filter(pa.array(keep)), _per_source(
+    return _without_rows(table, losing), _per_source(
         table.column("input_source").take(pa.array(losing))
     )
+
+
+def _without_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table`` without the rows at positions ``rows``, the others in their order."""
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[rows] = False
+    return table.filter(pa.array(keep))
 
 
 def _known_ids(tables: Iterable[pa.Table]) -> pa.Array | None:
@@ -201,9 +206,7 @@ class _DropLosers(PooledDoFn):
         table_id, table = element
         rows = losing.get(table_id)
         if rows is not None:
-            keep = np.ones(table.num_rows, dtype=bool)
-            keep[rows] = False
-            table = table.filter(pa.array(keep))
+            table = _without_rows(table, rows)
         return [(table_id, table)] if table.num_rows else []
 
 
