@@ -50,5 +50,5 @@ setup(
     },
     install_requires=PIPELINE,
     extras_require={"warehouse": WAREHOUSE, "dev": DEV, "all": WAREHOUSE},
-    entry_points={"console_scripts": ["journeyline=journeyline.cli:main"]},
+    entry_points={"console_scripts": ["journeyline=journeyline.cli:console_main"]},
 )
