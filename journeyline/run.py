@@ -1,7 +1,7 @@
 """`journeyline run`: the scheduled batch job, end to end, with write-audit-publish.
 
 1. Beam: sources → contract/quarantine → de-dup → identity → timeline → a new lake attempt.
-2. dbt build into the staging schema (models, data tests, unit tests).
+2. dbt build into the staging schema: the models and their data tests (unit tests run in CI).
 3. Quality gates (Great Expectations + dbt tests + pipeline facts) → dq_results.
 4. Publish: error gates passed → every contract table swaps in one transaction and
    the lake's CURRENT pointer moves; blocked → only the run log is published.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -243,6 +244,42 @@ def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
     }
 
 
+# The run's models and data tests. Unit tests check the SQL, not the data, and run in CI
+# (tests/models); here they would cost seconds on every run.
+_RUN_NODES = ("--exclude", "tag:ops", "--exclude-resource-type", "unit_test")
+
+
+def _models_failed(outcome: DbtOutcome) -> PipelineError:
+    failed = [n for n in outcome.failed_nodes() if not n.is_test]
+    detail = outcome.exception or "; ".join(
+        f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
+    )
+    return PipelineError(f"dbt could not build the models: {detail}")
+
+
+def build_and_test(dbt: Callable[[list[str]], DbtOutcome]) -> DbtOutcome:
+    """Build the run's models and run their data tests; the outcome holds every test.
+
+    One ``dbt build`` runs each test as soon as its models exist, on the thread the
+    models leave idle, and saves a second dbt start. But a failing test makes dbt skip
+    the models after it, and every mart must still be built (a blocked run's staging is
+    what one inspects) and every test reported: then the models are built again and all
+    tests run, ``dbt run`` then ``dbt test``, each mart from the same lake attempt.
+    """
+    built = dbt(["build", *_RUN_NODES])
+    if built.exception or any(not n.is_test for n in built.failed_nodes()):
+        raise _models_failed(built)
+    if not built.skipped_nodes():
+        return built
+    rebuilt = dbt(["run", "--exclude", "tag:ops"])
+    if not rebuilt.success:
+        raise _models_failed(rebuilt)
+    tested = dbt(["test", *_RUN_NODES])
+    if tested.exception:
+        raise PipelineError(f"dbt could not run the tests: {tested.exception}")
+    return tested
+
+
 def dbt_checks(outcome: DbtOutcome, run_id: str, checked_at: datetime) -> list[CheckResult]:
     """dbt data and unit tests as quality results (their severity comes from dbt's config)."""
     results = []
@@ -440,24 +477,10 @@ def run_batch(
                 bigquery.load_lake(config, attempt_path, lake.ops)
 
         with (
-            progress.step(f"dbt run + test in schema {config.warehouse.staging_schema}"),
+            progress.step(f"dbt build: models and data tests in {config.warehouse.staging_schema}"),
             progress.phase("dbt"),
         ):
-            # run then test (not build): a failing test must not leave later marts unbuilt.
-            built = warehouse.dbt(["run", "--exclude", "tag:ops"])
-            if not built.success:
-                failed = built.failed_nodes()
-                detail = built.exception or "; ".join(
-                    f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
-                )
-                raise PipelineError(f"dbt could not build the models: {detail}")
-            # Data tests only: unit tests check the SQL, not the data, and run in CI
-            # (tests/models); here they would cost seconds on every run.
-            outcome = warehouse.dbt(
-                ["test", "--exclude", "tag:ops", "--exclude-resource-type", "unit_test"]
-            )
-            if outcome.exception:
-                raise PipelineError(f"dbt could not run the tests: {outcome.exception}")
+            outcome = build_and_test(warehouse.dbt)
 
         with progress.step("quality gates"), progress.phase("gates"):
             now = datetime.now(UTC)

@@ -5,8 +5,8 @@ missing (a 90% volume drop), a shared inbox gluing hundreds of visitors into one
 person (a super-node), a CRM export that starts hashing e-mail addresses (the
 sales stream no longer joins), a source that stops delivering (stale). Duplicate
 event ids and gaps in event_seq cannot come from input (the pipeline removes
-them), so they are injected into the staging schema between build and gates, as
-a faulty model would. Every blocked run must exit 3, name the check, and leave
+them), so they are injected into the lake attempt's timeline before dbt reads it,
+as a faulty step would. Every blocked run must exit 3, name the check, and leave
 the published tables exactly as they were (checksums); a warning publishes.
 """
 
@@ -23,10 +23,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from journeyline.config import default_config
 from journeyline.privacy import hasher_for
+from journeyline.warehouse.dbt_runner import DbtOutcome
+from journeyline.warehouse.project import LAKE_RUN_PATH_ENV
 from journeyline.warehouse.publish import DATA_TABLES, table_checksum
 from journeyline.warehouse.worker import WarehouseWorker
 from tests.e2e.conftest import journeyline
@@ -243,37 +248,97 @@ def test_a_stream_that_stops_joining_blocks_publishing(world: World, tmp_path: P
     assert json.loads(result["samples"])[0]["stream"] == "sales"
 
 
+def damage_timeline(attempt: Path) -> None:
+    """One event twice and one customer with a gap in event_seq, in the lake's timeline."""
+    files = sorted((attempt / "timeline").rglob("*.parquet"))
+    tables = {path: pq.read_table(path) for path in files}
+    everything = pa.concat_tables(tables.values())
+    first = pc.min(everything.column("event_id")).as_py()
+    last_customer = pc.max(everything.column("customer_id")).as_py()
+    for path, table in tables.items():
+        gapped = pc.and_(
+            pc.equal(table.column("customer_id"), last_customer),
+            pc.equal(table.column("event_seq"), 1),
+        )
+        seq = pc.if_else(gapped, pc.add(table.column("event_seq"), 5), table.column("event_seq"))
+        table = table.set_column(table.schema.get_field_index("event_seq"), "event_seq", seq)
+        copy = table.filter(pc.equal(table.column("event_id"), first))
+        pq.write_table(pa.concat_tables([table, copy]), path)
+
+
+def damage_stage(attempt: Path) -> None:
+    """A stage no journey has, on every event of one customer, in the lake's timeline."""
+    files = sorted((attempt / "timeline").rglob("*.parquet"))
+    tables = {path: pq.read_table(path) for path in files}
+    last_customer = pc.max(pa.concat_tables(tables.values()).column("customer_id")).as_py()
+    for path, table in tables.items():
+        stage = pc.if_else(
+            pc.equal(table.column("customer_id"), last_customer),
+            "nowhere",
+            table.column("lifecycle_stage"),
+        )
+        index = table.schema.get_field_index("lifecycle_stage")
+        pq.write_table(table.set_column(index, table.field(index), stage), path)
+
+
+def faulty_lake(
+    monkeypatch: pytest.MonkeyPatch, damage: Callable[[Path], None]
+) -> dict[str, DbtOutcome]:
+    """Damage the lake attempt before the run's first dbt call, as a faulty step upstream
+    of dbt would; fills in the outcome of the run's first call of each dbt command."""
+    real_dbt = WarehouseWorker.dbt
+    calls: dict[str, DbtOutcome] = {}
+
+    def dbt(worker: WarehouseWorker, command: list[str]) -> DbtOutcome:
+        if not calls:
+            damage(Path(worker.dbt_args["env"][LAKE_RUN_PATH_ENV]))
+        outcome = real_dbt(worker, command)
+        calls.setdefault(command[0], outcome)  # the first build: the run's (the last: ops)
+        return outcome
+
+    monkeypatch.setattr(WarehouseWorker, "dbt", dbt)
+    return calls
+
+
+def run_on_damaged_lake(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: Callable[[Path], None]
+) -> tuple[Outcome, dict[str, DbtOutcome], dict[str, str]]:
+    """A run of the undamaged landing copy whose lake is damaged: outcome, dbt calls, and
+    the published state before it."""
+    calls = faulty_lake(monkeypatch, damage)
+    before = published_state(world)
+    return run(world, damaged_copy(world.landing, tmp_path / "landing")), calls, before
+
+
 def test_duplicate_event_ids_and_gaps_in_event_seq_block_publishing(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_dbt = WarehouseWorker.dbt
-
-    def faulty_build(worker: WarehouseWorker, command: list[str]) -> object:
-        outcome = real_dbt(worker, command)
-        if command[0] == "run":  # a model bug: one event twice, one customer with a gap
-            env = worker.dbt_args["env"]
-            con = duckdb.connect(env["JOURNEYLINE_DUCKDB_PATH"])
-            try:
-                # customer_timeline is a view of this table on DuckDB: the damage shows in it
-                t = f"{env['JOURNEYLINE_DBT_SCHEMA']}.stg_lake__timeline"
-                con.execute(f"insert into {t} select * from {t} order by event_id limit 1")
-                con.execute(
-                    f"update {t} set event_seq = event_seq + 5 where customer_id = "
-                    f"(select max(customer_id) from {t}) and event_seq = 1"
-                )
-            finally:
-                con.close()
-        return outcome
-
-    monkeypatch.setattr(WarehouseWorker, "dbt", faulty_build)
-    before = published_state(world)
-    outcome = run(world, damaged_copy(world.landing, tmp_path / "landing"))
-
+    outcome, calls, before = run_on_damaged_lake(world, tmp_path, monkeypatch, damage_timeline)
     after = published_state(world)
     unique = assert_blocked_and_unchanged(outcome, before, after, "unique_event_id")
     contiguous = assert_blocked_and_unchanged(outcome, before, after, "contiguous_event_seq")
     assert unique["observed_value"] == 1
     assert contiguous["observed_value"] == 2  # the duplicate's customer and the gapped one
+    assert not calls["build"].skipped_nodes()  # customer_timeline: no model reads it
+    assert "run" not in calls
+
+
+def test_a_failing_test_before_the_marts_still_builds_every_mart_and_runs_every_test(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dbt build` skips the models after a failing test; the run builds them anyway."""
+    outcome, calls, before = run_on_damaged_lake(world, tmp_path, monkeypatch, damage_stage)
+    check = "dbt:accepted_lifecycle_stages_customers_current_stage"
+    result = assert_blocked_and_unchanged(outcome, before, published_state(world), check)
+    assert result["observed_value"] == 1
+    skipped = calls["build"].skipped_nodes()
+    assert {n.name for n in skipped} >= {"fct_journey_consistency", "agg_journey_consistency"}
+    models = [n for n in calls["run"].nodes if n.resource_type == "model"]
+    assert len(models) > 30 and all(n.status == "success" for n in models)
+    tests = [n for n in calls["test"].nodes if n.is_test]
+    assert len(tests) == len([n for n in calls["build"].nodes if n.is_test])
+    assert not [n for n in tests if n.status == "skipped"]
+    assert {n.name for n in tests if n.failed} <= {c[4:] for c in outcome.checks if c[:4] == "dbt:"}
 
 
 def test_a_stale_source_warns_and_still_publishes(world: World, tmp_path: Path) -> None:
