@@ -250,9 +250,8 @@ _RUN_NODES = ("--exclude", "tag:ops", "--exclude-resource-type", "unit_test")
 
 
 def _models_failed(outcome: DbtOutcome) -> PipelineError:
-    failed = [n for n in outcome.failed_nodes() if not n.is_test]
     detail = outcome.exception or "; ".join(
-        f"{n.name}: {(n.message or '').strip()[:300]}" for n in failed
+        f"{n.name}: {(n.message or '').strip()[:300]}" for n in outcome.failed_models()
     )
     return PipelineError(f"dbt could not build the models: {detail}")
 
@@ -267,7 +266,7 @@ def build_and_test(dbt: Callable[[list[str]], DbtOutcome]) -> DbtOutcome:
     tests run, ``dbt run`` then ``dbt test``, each mart from the same lake attempt.
     """
     built = dbt(["build", *_RUN_NODES])
-    if built.exception or any(not n.is_test for n in built.failed_nodes()):
+    if built.exception or built.failed_models():
         raise _models_failed(built)
     if not built.skipped_nodes():
         return built

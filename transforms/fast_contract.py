@@ -89,26 +89,24 @@ def text_column(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     try:
         arr = pa.array(values, pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        arr = None
-    if arr is not None:
-        empty = pc.equal(arr, "")
-        clean = pc.or_kleene(
-            pc.is_null(arr),
-            pc.or_kleene(
-                empty,
-                # Arrow trims exactly what str.strip() trims (every character with isspace(),
-                # proved in the tests), so "unchanged by trimming" is strip()'s own test.
-                pc.and_(
-                    pc.equal(pc.utf8_trim_whitespace(arr), arr),
-                    pc.less_equal(pc.utf8_length(arr), _MAX_TEXT),
-                ),
+        pairs = [_clean_text(v) for v in values]
+        mask = np.fromiter((ok for ok, _ in pairs), bool, len(pairs))
+        return pa.array([v if ok else None for ok, v in pairs], pa.string()), mask
+    empty = pc.equal(arr, "")
+    clean = pc.or_kleene(
+        pc.is_null(arr),
+        pc.or_kleene(
+            empty,
+            # Arrow trims exactly what str.strip() trims (every character with isspace(),
+            # proved in the tests), so "unchanged by trimming" is strip()'s own test.
+            pc.and_(
+                pc.equal(pc.utf8_trim_whitespace(arr), arr),
+                pc.less_equal(pc.utf8_length(arr), _MAX_TEXT),
             ),
-        )
-        mask = np.asarray(clean.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
-        return pc.if_else(empty.fill_null(False), pa.scalar(None, pa.string()), arr), mask
-    pairs = [_clean_text(v) for v in values]
-    mask = np.fromiter((ok for ok, _ in pairs), bool, len(pairs))
-    return pa.array([v if ok else None for ok, v in pairs], pa.string()), mask
+        ),
+    )
+    mask = np.asarray(clean.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+    return pc.if_else(empty.fill_null(False), pa.scalar(None, pa.string()), arr), mask
 
 
 def number_column(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -75,6 +75,10 @@ class DbtOutcome:
         """Data and unit tests that failed or errored (severity error or not)."""
         return [node for node in self.nodes if node.is_test and node.failed]
 
+    def failed_models(self) -> list[NodeResult]:
+        """Models and hooks that failed or errored: what a test's failure cannot explain."""
+        return [node for node in self.nodes if not node.is_test and node.failed]
+
     def warned_tests(self) -> list[NodeResult]:
         """Data tests with severity warn that found rows."""
         return [node for node in self.nodes if node.is_test and node.status == "warn"]

@@ -248,10 +248,14 @@ def test_a_stream_that_stops_joining_blocks_publishing(world: World, tmp_path: P
     assert json.loads(result["samples"])[0]["stream"] == "sales"
 
 
+def timeline_parts(attempt: Path) -> dict[Path, pa.Table]:
+    """Every Parquet file of a lake attempt's timeline, read."""
+    return {path: pq.read_table(path) for path in sorted((attempt / "timeline").rglob("*.parquet"))}
+
+
 def damage_timeline(attempt: Path) -> None:
     """One event twice and one customer with a gap in event_seq, in the lake's timeline."""
-    files = sorted((attempt / "timeline").rglob("*.parquet"))
-    tables = {path: pq.read_table(path) for path in files}
+    tables = timeline_parts(attempt)
     everything = pa.concat_tables(tables.values())
     first = pc.min(everything.column("event_id")).as_py()
     last_customer = pc.max(everything.column("customer_id")).as_py()
@@ -268,8 +272,7 @@ def damage_timeline(attempt: Path) -> None:
 
 def damage_stage(attempt: Path) -> None:
     """A stage no journey has, on every event of one customer, in the lake's timeline."""
-    files = sorted((attempt / "timeline").rglob("*.parquet"))
-    tables = {path: pq.read_table(path) for path in files}
+    tables = timeline_parts(attempt)
     last_customer = pc.max(pa.concat_tables(tables.values()).column("customer_id")).as_py()
     for path, table in tables.items():
         stage = pc.if_else(
