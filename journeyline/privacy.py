@@ -36,7 +36,12 @@ from journeyline.errors import InputError
 KEY_MIN_CHARS = 16
 HASH_PREFIX = "hmac:"
 SUPPRESSED_RAW = "[redacted: the person asked to be forgotten]"
-_EMAIL_TEXT = re.compile(r"[^@\s\"'<>,;:()\[\]{}\\]+@[^@\s\"'<>,;:()\[\]{}\\]+\.[A-Za-z]{2,}")
+# An e-mail address in free text: a run of address characters, "@", and a domain. It is
+# the definition; ``email_spans`` finds its matches in linear time.
+_EMAIL_CHAR = r"[^@\s\"'<>,;:()\[\]{}\\]"
+_EMAIL_TEXT = re.compile(rf"{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.[A-Za-z]{{2,}}")
+_EMAIL_RUN = re.compile(rf"{_EMAIL_CHAR}+")
+_EMAIL_DOMAIN = re.compile(rf"{_EMAIL_CHAR}+\.[A-Za-z]{{2,}}")
 # An international number in free text (a leading +); in JSON, any value under a phone key.
 _PHONE_TEXT = re.compile(r"\+\d[\d\s().\-]{5,}\d")
 _PHONE_KEY = re.compile(r"phone|mobile|fax|tel", re.IGNORECASE)
@@ -128,8 +133,8 @@ class IdentifierHasher:
             document = None
         if isinstance(document, dict | list):
             text = orjson.dumps(self._redact_json(document)).decode()
-        text = _EMAIL_TEXT.sub(lambda m: self.value("email", m.group(0).strip().lower()), text)
-        return _PHONE_TEXT.sub("[phone]", text)
+        text = self._hash_emails(text)
+        return _PHONE_TEXT.sub("[phone]", text) if "+" in text else text
 
     def redact_own_json(self, text: str) -> str:
         """``redact(text)`` for text that orjson itself wrote (so parsing and writing it again
@@ -137,9 +142,21 @@ class IdentifierHasher:
         that cannot match. The hot path of the row contract (every event's properties)."""
         if _may_name_a_phone(text):  # a phone-like key may be in there: the full walk
             return self.redact(text)
-        if "@" in text:
-            text = _EMAIL_TEXT.sub(lambda m: self.value("email", m.group(0).strip().lower()), text)
+        text = self._hash_emails(text)
         return _PHONE_TEXT.sub("[phone]", text) if "+" in text else text
+
+    def _hash_emails(self, text: str) -> str:
+        """Every e-mail address in ``text`` (``_EMAIL_TEXT``) replaced by its stored form."""
+        spans = email_spans(text)
+        if not spans:
+            return text
+        parts: list[str] = []
+        last = 0
+        for start, end in spans:
+            parts += (text[last:start], self.value("email", text[start:end].strip().lower()))
+            last = end
+        parts.append(text[last:])
+        return "".join(parts)
 
     def redact_own_json_column(self, texts: pa.Array) -> pa.Array:
         """``redact_own_json`` of many texts (null stays null): Arrow finds the few that
@@ -161,6 +178,33 @@ class IdentifierHasher:
         if _PHONE_KEY.search(key) and node not in (None, ""):
             return "[phone]"
         return node
+
+
+def email_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of every ``_EMAIL_TEXT`` match in ``text``, as ``finditer`` gives them,
+    in linear time.
+
+    The regex itself tries every start inside a run of address characters and scans the
+    rest of the run from each, so a long run with no address in it (a garbage line in
+    quarantine) costs time in the square of its length: 64 KB took seconds. A match's local
+    part always ends at an "@" that closes a run, so only those runs are tried, once each,
+    from the later of the run's start and the end of the previous match (where ``finditer``
+    resumes). ``tests/privacy/test_privacy.py`` holds the two equal on random text.
+    """
+    spans: list[tuple[int, int]] = []
+    if "@" not in text:
+        return spans
+    resume = 0
+    for run in _EMAIL_RUN.finditer(text):
+        start, end = run.span()
+        start = max(start, resume)
+        if start >= end or not text.startswith("@", end):
+            continue
+        domain = _EMAIL_DOMAIN.match(text, end + 1)
+        if domain is not None:
+            spans.append((start, domain.end()))
+            resume = domain.end()
+    return spans
 
 
 def _unchanged_by_redaction(texts: pa.Array) -> np.ndarray:
