@@ -37,6 +37,7 @@ from journeyline.schema import (
     QUARANTINE_SCHEMA,
     TIMELINE_SCHEMA,
 )
+from pipelines.local_runner import batch_runner
 from transforms.batches import KeyedTable, int_shards, split_by_shard
 from transforms.dedup import DUPLICATES, DropDuplicateEvents
 from transforms.identity import (
@@ -141,7 +142,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     priority = config.identity.priority
     # A rebase starts from nothing but the kept rows: no incremental state to extend.
     previous = run.previous if run.rebase is None else PreviousState()
-    p = beam.Pipeline(options=options)
+    p = beam.Pipeline(runner=batch_runner(options), options=options)
 
     read = p | "ReadSources" >> ReadSources(
         config, run.run_id, list(run.files), processes=parse_processes(config, run, runner)
