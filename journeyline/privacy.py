@@ -186,7 +186,7 @@ def email_spans(text: str) -> list[tuple[int, int]]:
 
     The regex itself tries every start inside a run of address characters and scans the
     rest of the run from each, so a long run with no address in it (a garbage line in
-    quarantine) costs time in the square of its length: 64 KB took seconds. A match's local
+    quarantine) costs time in the square of its length: 64 KB took about 20 s. A match's local
     part always ends at an "@" that closes a run, so only those runs are tried, once each,
     from the later of the run's start and the end of the previous match (where ``finditer``
     resumes). ``tests/privacy/test_privacy.py`` holds the two equal on random text.

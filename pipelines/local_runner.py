@@ -2,8 +2,8 @@
 
 Beam's ``DirectRunner`` first tries to run a batch pipeline on Prism, a runner binary it
 downloads from GitHub; offline (and the embedded default must work offline) the download
-fails and it falls back to the FnApiRunner. The attempt costs about half a second per
-run (it translates the pipeline once more and starts a job server first), a DNS lookup
+fails and it falls back to the FnApiRunner. The attempt costs 0.5–1 s per run (it
+translates the pipeline once more and starts a job server first), a DNS lookup
 that a closed network may answer only after a resolver timeout, and a warning in the log.
 A batch pipeline asked of the direct runner therefore goes straight to the runner it
 would have fallen back to, set up as the ``DirectRunner`` sets it up; every other runner
