@@ -11,6 +11,9 @@ DATA   ?= data
 PEOPLE ?= 5000
 SEED   ?= 42
 BENCH_SIZES ?= 100k,1M,3M
+# Test files run in parallel, one worker per core (a file stays on one worker, so its
+# module fixtures are built once); TEST_WORKERS=0 runs them one by one.
+TEST_WORKERS ?= auto
 # Clearly not a secret: the demo's data is synthetic. Never use it for real data.
 DEMO_HASH_KEY := DEMO-ONLY-journeyline-hash-key-not-a-secret
 
@@ -47,7 +50,7 @@ demo: $(STAMP)
 	fi
 
 test: $(STAMP)
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	@$(BIN)/python -m benchmarks --sizes $(BENCH_SIZES)

@@ -28,6 +28,7 @@ WAREHOUSE = [
 ]
 DEV = [
     "pytest",
+    "pytest-xdist",
     "hypothesis",
     "ruff",
     "selenium",

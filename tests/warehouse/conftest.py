@@ -8,6 +8,7 @@ skipped with a loud message on the terminal, never passed silently.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
@@ -33,7 +34,14 @@ def _loud_skip(reason: str) -> None:
 
 
 def _install() -> Path:
-    """The emulator venv's python, installing it when missing or out of date."""
+    """The emulator venv's python, installing it when missing or out of date. Test workers
+    running in parallel (``make test``) take turns: the first installs, the others find it."""
+    with open(ROOT / ".venv-bqemulator.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _install_unlocked()
+
+
+def _install_unlocked() -> Path:
     python = VENV / "bin" / "python"
     stamp = VENV / ".installed"
     wanted = REQUIREMENTS.read_text(encoding="utf-8")
