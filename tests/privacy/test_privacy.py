@@ -248,7 +248,7 @@ def test_an_address_right_after_another_is_hashed_too() -> None:
 
 def test_a_garbage_line_of_the_largest_size_is_redacted_without_stalling() -> None:
     """A 64 KB run of address characters with no address in it: the regex alone scanned the
-    rest of the run from every start (about 19 s on the bench machine); the scan reads it
+    rest of the run from every start (about 20 s on the bench machine); the scan reads it
     once. The bound is loose on purpose: it fails only if the square comes back."""
     hasher = IdentifierHasher(TEST_HASH_KEY.encode(), ["email", "phone"])
     run = "a" * 65_536
