@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +21,7 @@ from journeyline.reports.browser import HEADLESS_FLAGS
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 LOCAL_SCHEMES = ("file:", "data:", "about:", "chrome:", "blob:")
+SETTLE_S = 20.0  # how long a page's own scripts may take to build what a test counts
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,28 @@ def browser_paths() -> tuple[str, str]:
     return chromium, driver
 
 
+def _counts(driver: Any, selectors: dict[str, str]) -> dict[str, int]:
+    return {
+        name: int(driver.execute_script(f"return document.querySelectorAll({sel!r}).length"))
+        for name, sel in selectors.items()
+    }
+
+
+def _settled_counts(driver: Any, selectors: dict[str, str]) -> dict[str, int]:
+    """The counts once the page has built what they count. Data Docs builds its tables with
+    its own scripts after the load event, and under load (parallel test workers) that can
+    lag: poll until every selector matches and two polls agree, or ``SETTLE_S`` passes (then
+    the caller's assertions see the counts as they are)."""
+    deadline = time.monotonic() + SETTLE_S
+    last: dict[str, int] | None = None
+    while True:
+        counts = _counts(driver, selectors)
+        if (counts == last and all(counts.values())) or time.monotonic() > deadline:
+            return counts
+        last = counts
+        time.sleep(0.2)
+
+
 def load(page: Path, selectors: dict[str, str], *, script: str | None = None) -> PageLoad:
     """Open ``page``, wait for it to load, count the elements of each CSS selector."""
     from selenium import webdriver
@@ -64,10 +89,7 @@ def load(page: Path, selectors: dict[str, str], *, script: str | None = None) ->
     try:
         driver.set_page_load_timeout(60)
         driver.get(page.resolve().as_uri())
-        counts = {
-            name: int(driver.execute_script(f"return document.querySelectorAll({sel!r}).length"))
-            for name, sel in selectors.items()
-        }
+        counts = _settled_counts(driver, selectors)
         if script:
             counts["script"] = int(driver.execute_script(script))
         console = driver.get_log("browser")
