@@ -133,8 +133,7 @@ class IdentifierHasher:
             document = None
         if isinstance(document, dict | list):
             text = orjson.dumps(self._redact_json(document)).decode()
-        text = self._hash_emails(text)
-        return _PHONE_TEXT.sub("[phone]", text) if "+" in text else text
+        return self._redact_text(text)
 
     def redact_own_json(self, text: str) -> str:
         """``redact(text)`` for text that orjson itself wrote (so parsing and writing it again
@@ -142,21 +141,21 @@ class IdentifierHasher:
         that cannot match. The hot path of the row contract (every event's properties)."""
         if _may_name_a_phone(text):  # a phone-like key may be in there: the full walk
             return self.redact(text)
-        text = self._hash_emails(text)
-        return _PHONE_TEXT.sub("[phone]", text) if "+" in text else text
+        return self._redact_text(text)
 
-    def _hash_emails(self, text: str) -> str:
-        """Every e-mail address in ``text`` (``_EMAIL_TEXT``) replaced by its stored form."""
+    def _redact_text(self, text: str) -> str:
+        """Every e-mail address in ``text`` (``_EMAIL_TEXT``) replaced by its stored form, then
+        every international number (``_PHONE_TEXT``) masked."""
         spans = email_spans(text)
-        if not spans:
-            return text
-        parts: list[str] = []
-        last = 0
-        for start, end in spans:
-            parts += (text[last:start], self.value("email", text[start:end].strip().lower()))
-            last = end
-        parts.append(text[last:])
-        return "".join(parts)
+        if spans:
+            parts: list[str] = []
+            last = 0
+            for start, end in spans:
+                parts += (text[last:start], self.value("email", text[start:end].strip().lower()))
+                last = end
+            parts.append(text[last:])
+            text = "".join(parts)
+        return _PHONE_TEXT.sub("[phone]", text) if "+" in text else text
 
     def redact_own_json_column(self, texts: pa.Array) -> pa.Array:
         """``redact_own_json`` of many texts (null stays null): Arrow finds the few that

@@ -244,9 +244,11 @@ def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
     }
 
 
-# The run's models and data tests. Unit tests check the SQL, not the data, and run in CI
-# (tests/models); here they would cost seconds on every run.
-_RUN_NODES = ("--exclude", "tag:ops", "--exclude-resource-type", "unit_test")
+# The run's models (the ops models publish the run log later), then with their data tests.
+# Unit tests check the SQL, not the data, and run in CI (tests/models); here they would
+# cost seconds on every run.
+_RUN_MODELS = ("--exclude", "tag:ops")
+_RUN_NODES = (*_RUN_MODELS, "--exclude-resource-type", "unit_test")
 
 
 def _models_failed(outcome: DbtOutcome) -> PipelineError:
@@ -270,7 +272,7 @@ def build_and_test(dbt: Callable[[list[str]], DbtOutcome]) -> DbtOutcome:
         raise _models_failed(built)
     if not built.skipped_nodes():
         return built
-    rebuilt = dbt(["run", "--exclude", "tag:ops"])
+    rebuilt = dbt(["run", *_RUN_MODELS])
     if not rebuilt.success:
         raise _models_failed(rebuilt)
     tested = dbt(["test", *_RUN_NODES])
