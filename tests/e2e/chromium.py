@@ -1,7 +1,9 @@
 """Load a local page in headless Chromium (selenium + Debian's chromedriver) and report on it.
 
-The browser's own logs are the evidence: console messages (``browser`` log) and
-every request the page made (``performance`` log, ``Network.requestWillBeSent``).
+The browser is the evidence: console messages (``browser`` log), the requests the page
+made (``performance`` log, ``Network.requestWillBeSent``) and what the page itself says it
+loaded (``document.fonts``). The request log serves to find external requests only: one CI
+run's log lacked a stylesheet the page had applied, so what loaded is asked of the page.
 A missing browser is a test failure with the install command, never a skip.
 """
 
@@ -32,6 +34,7 @@ class PageLoad:
     console_errors: list[str]
     requests: list[str]
     counts: dict[str, int]
+    fonts: list[str]  # "family weight" of every font face the page loaded
 
     @property
     def external_requests(self) -> list[str]:
@@ -72,6 +75,14 @@ def _settled_counts(driver: Any, selectors: dict[str, str]) -> dict[str, int]:
         time.sleep(0.2)
 
 
+_LOADED_FONTS = """
+const done = arguments[arguments.length - 1];
+document.fonts.ready.then(() => done(
+  Array.from(document.fonts).filter(f => f.status === 'loaded').map(f => f.family + ' ' + f.weight)
+));
+"""
+
+
 def load(page: Path, selectors: dict[str, str], *, script: str | None = None) -> PageLoad:
     """Open ``page``, wait for it to load, count the elements of each CSS selector."""
     from selenium import webdriver
@@ -88,10 +99,12 @@ def load(page: Path, selectors: dict[str, str], *, script: str | None = None) ->
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     try:
         driver.set_page_load_timeout(60)
+        driver.set_script_timeout(SETTLE_S)
         driver.get(page.resolve().as_uri())
         counts = _settled_counts(driver, selectors)
         if script:
             counts["script"] = int(driver.execute_script(script))
+        fonts = [str(f) for f in driver.execute_async_script(_LOADED_FONTS)]
         console = driver.get_log("browser")
         performance = driver.get_log("performance")
         title = driver.title
@@ -103,4 +116,4 @@ def load(page: Path, selectors: dict[str, str], *, script: str | None = None) ->
         if message.get("method") == "Network.requestWillBeSent":
             requests.append(message["params"]["request"]["url"])
     errors = [e["message"] for e in console if e.get("level") == "SEVERE"]
-    return PageLoad(title, errors, requests, counts)
+    return PageLoad(title, errors, requests, counts, fonts)
