@@ -15,9 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from journeyline.config import Config
+from journeyline.config.model import runner_key
 from journeyline.errors import InputError
 
-REMOTE_RUNNERS = ("DataflowRunner", "dataflow")
+# Runners whose workers are other machines, by ``runner_key`` (however Beam lets them be named).
+REMOTE_RUNNERS = frozenset({"dataflowrunner", "testdataflowrunner"})
 SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
 
 
@@ -27,7 +29,7 @@ def remote_runner(beam_args: list[str]) -> bool:
         value = arg.split("=", 1)[1] if arg.startswith("--runner=") else None
         if arg == "--runner" and i + 1 < len(beam_args):
             value = beam_args[i + 1]
-        if value and value.endswith(REMOTE_RUNNERS):
+        if value and runner_key(value) in REMOTE_RUNNERS:
             return True
     return False
 

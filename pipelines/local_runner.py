@@ -18,15 +18,17 @@ from apache_beam.runners.portability.fn_api_runner import fn_runner
 from apache_beam.runners.portability.portable_runner import JobServiceHandle
 from apache_beam.runners.runner import PipelineRunner
 
-# The names under which Beam's create_runner gives the DirectRunner (it lower-cases them).
-_DIRECT = ("directrunner", "direct", "switchingdirectrunner")
+from journeyline.config.model import runner_key
+
+# The runners that try Prism first (``runner_key``: however the DirectRunner is named).
+_DIRECT = frozenset({"directrunner", "switchingdirectrunner"})
 
 
 def batch_runner(options: PipelineOptions) -> PipelineRunner | None:
     """The FnApiRunner for a batch pipeline on the direct runner; None for Beam's own choice."""
     standard = options.view_as(StandardOptions)
-    name = standard.runner or "DirectRunner"  # Beam's default when no runner is named
-    if standard.streaming or not isinstance(name, str) or name.lower() not in _DIRECT:
+    name = standard.runner  # None: Beam's default, the DirectRunner
+    if standard.streaming or not isinstance(name, str | None) or runner_key(name) not in _DIRECT:
         return None
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     provision = beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)

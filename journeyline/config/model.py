@@ -45,8 +45,10 @@ FORMATS = ("canonical", "segment", "mapping", *CONNECTORS)
 JOINS = ("auto", "broadcast", "shuffle")
 # Starting a parse process costs about a second: below this much input, one process is faster.
 PARALLEL_PARSE_BYTES = 64 * 1024 * 1024
-# Runners that run the whole pipeline in one process (the `auto` of the pipeline knobs).
-LOCAL_RUNNERS = ("DirectRunner", "direct", "FnApiRunner", "SwitchingDirectRunner")
+# Runners that run the whole pipeline in one process (the `auto` of the pipeline knobs), by
+# the key Beam looks a runner name up by (``runner_key``).
+LOCAL_RUNNERS = frozenset({"directrunner", "fnapirunner", "switchingdirectrunner"})
+_BEAM_RUNNERS = "apache_beam.runners."  # where Beam's own runner classes live
 SEVERITIES = ("error", "warn")
 # Which files of a folder a source reads when it sets no `pattern`.
 DEFAULT_PATTERNS = {"canonical": "*.jsonl", "segment": "*.json*"}
@@ -382,9 +384,21 @@ class PipelineConfig:
         return max(1, os.cpu_count() or 1)
 
 
+def runner_key(runner: str | None) -> str:
+    """The runner Beam runs for the name ``runner`` (None: its default, the DirectRunner), as
+    the key its ``create_runner`` looks names up by: case does not matter and the "Runner"
+    suffix may be left out ("direct", "Direct" and "DirectRunner" are all "directrunner"),
+    and one of Beam's own classes may be named by its module path."""
+    name = (runner or "DirectRunner").lower()
+    if name.startswith(_BEAM_RUNNERS):
+        name = name.rsplit(".", 1)[-1]
+    return name if "." in name or name.endswith("runner") else f"{name}runner"
+
+
 def is_local_runner(runner: str | None) -> bool:
-    """Whether ``runner`` (None: the default) is the local runner."""
-    return (runner or "DirectRunner") in LOCAL_RUNNERS
+    """Whether ``runner`` (None: the default) is the local runner, however Beam lets it be
+    named (``runner_key``)."""
+    return runner_key(runner) in LOCAL_RUNNERS
 
 
 @dataclass(frozen=True)

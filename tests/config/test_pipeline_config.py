@@ -6,9 +6,34 @@ import os
 from pathlib import Path
 
 import pytest
+from apache_beam.runners.runner import create_runner
 
 from journeyline.config import ConfigError, load_config
-from journeyline.config.model import PARALLEL_PARSE_BYTES
+from journeyline.config.model import PARALLEL_PARSE_BYTES, is_local_runner
+from journeyline.dataflow import remote_runner
+
+# Spellings of runner names that Beam accepts: any case, "Runner" left out, a module path.
+RUNNER_NAMES = [
+    "DirectRunner",
+    "direct",
+    "Direct",
+    "DIRECTRUNNER",
+    "SwitchingDirect",
+    "apache_beam.runners.direct.direct_runner.DirectRunner",
+    "FnApiRunner",
+    "fnapi",
+    "apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+    "DataflowRunner",
+    "dataflow",
+    "Dataflow",
+    "TestDataflowRunner",
+    "apache_beam.runners.dataflow.dataflow_runner.DataflowRunner",
+    "FlinkRunner",
+    "flink",
+    "PortableRunner",
+    "PrismRunner",
+    "prism",
+]
 
 
 def load(tmp_path: Path, text: str):
@@ -23,8 +48,20 @@ def test_auto_broadcasts_and_parses_in_parallel_only_on_the_local_runner(tmp_pat
     assert not pipeline.broadcast_joins("DataflowRunner")
     big = PARALLEL_PARSE_BYTES
     assert pipeline.parsers("DirectRunner", big) == max(1, os.cpu_count() or 1)
+    assert pipeline.parsers("Direct", big) == pipeline.parsers("DirectRunner", big)
     assert pipeline.parsers("DirectRunner", big - 1) == 1  # starting workers would cost more
     assert pipeline.parsers("DataflowRunner", 100 * big) == 1
+
+
+@pytest.mark.parametrize("name", RUNNER_NAMES)
+def test_a_runner_is_known_however_beam_lets_it_be_named(name: str) -> None:
+    """Local (in this process) and remote (Dataflow) as the runner Beam itself creates for
+    the name: `--runner Direct` gets the local runner's knobs, `--runner dataflow` the
+    Dataflow lake paths and setup.py."""
+    runs = type(create_runner(name)).__name__
+    assert is_local_runner(name) == (runs in ("SwitchingDirectRunner", "FnApiRunner"))
+    assert remote_runner(["--runner", name]) == (runs in ("DataflowRunner", "TestDataflowRunner"))
+    assert remote_runner([f"--runner={name}"]) == remote_runner(["--runner", name])
 
 
 def test_explicit_settings_win_on_every_runner(tmp_path: Path) -> None:

@@ -19,7 +19,14 @@ from transforms.read import InputFile
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--runner=direct"], ["--runner=SwitchingDirectRunner"], ["--runner=directrunner"]],
+    [
+        [],
+        ["--runner=direct"],
+        ["--runner=Direct"],
+        ["--runner=SwitchingDirectRunner"],
+        ["--runner=directrunner"],
+        ["--runner=apache_beam.runners.direct.direct_runner.DirectRunner"],
+    ],
 )
 def test_the_direct_runner_in_batch_is_the_fn_api_runner(args: list[str]) -> None:
     assert isinstance(batch_runner(beam_options(args)), FnApiRunner)
@@ -31,6 +38,7 @@ def test_the_direct_runner_in_batch_is_the_fn_api_runner(args: list[str]) -> Non
         ["--runner=DataflowRunner", "--project=p", "--region=r", "--temp_location=gs://b/t"],
         ["--runner=FlinkRunner"],
         ["--runner=PortableRunner"],
+        ["--runner=FnApiRunner"],  # Beam makes it as asked: no Prism attempt to skip
         ["--runner=DirectRunner", "--streaming"],
     ],
 )
