@@ -21,6 +21,7 @@ dropped by the row contract.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -115,6 +116,27 @@ def flatten_identifiers(
     return parent, arr.keys.slice(start, length), arr.items.slice(start, length)
 
 
+# The node ids of event tables' identifiers, by table (``_nodes_of``), while the table lives.
+_TABLE_NODES: dict[int, np.ndarray] = {}
+
+
+def _nodes_of(events: pa.Table, types: pa.Array, values: pa.Array) -> np.ndarray:
+    """``node_ids`` of an event table's flattened identifiers, computed once per table.
+
+    The identity graph and the customer assignment read the same event tables (on the
+    local runner the very same objects: tables go from step to step by reference), and
+    hashing the identifiers into node ids was half of each step's time. Tables are
+    immutable, so the ids are kept by the table's identity until it is freed.
+    """
+    key = id(events)
+    nodes = _TABLE_NODES.get(key)
+    if nodes is None:
+        nodes = node_ids(types, values)
+        _TABLE_NODES[key] = nodes
+        weakref.finalize(events, _TABLE_NODES.pop, key, None)
+    return nodes
+
+
 def _occurrences(
     events: pa.Table,
     parent: np.ndarray,
@@ -124,7 +146,7 @@ def _occurrences(
 ) -> tuple[pa.Table, np.ndarray]:
     """(occurrences, node ids) of flattened identifiers: which identifiers each event carries
     and how strong each is (its place in ``priority``; unlisted types rank last)."""
-    nodes = node_ids(types, values)
+    nodes = _nodes_of(events, types, values)
     ranks = pc.index_in(types, value_set=pa.array(priority, pa.string())).fill_null(len(priority))
     occurrences = pa.Table.from_arrays(
         [events.column("event_id").take(pa.array(parent)), pa.array(nodes), ranks.cast(pa.int32())],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -13,14 +14,16 @@ from apache_beam.testing.util import assert_that, equal_to
 from journeyline.config import default_config
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
 from transforms.batches import string_shards
-from transforms.identifiers import customer_id_for
+from transforms.identifiers import customer_id_for, node_id
 from transforms.identity import (
+    _TABLE_NODES,
     MAX_CLIQUE,
     UNASSIGNED,
     AssignCustomers,
     ResolveIdentities,
     graph_of,
     linked_pairs,
+    occurrences_of,
 )
 
 SHARDS = 4
@@ -112,6 +115,32 @@ def test_graph_of_links_every_pair_of_an_events_identifiers() -> None:
     types = stats.column("identifier_type").to_pylist()
     ranks = dict(zip(types, occurrences.column("rank").to_pylist(), strict=True))
     assert ranks["user_id"] < ranks["lead_id"] < ranks["email"]
+
+
+def test_a_tables_node_ids_are_hashed_once_and_let_go_with_the_table() -> None:
+    """The graph and the assignment read the same tables: the second reader gets the node
+    ids the first one hashed, and a freed table's ids are freed with it."""
+    table = events_table(
+        [event("e1", {"email": "a@b.co", "user_id": "U"}), event("e2", {"lead_id": "L"})]
+    )
+    before = len(_TABLE_NODES)
+    occurrences = graph_of(table, PRIORITY)[0]
+    assert len(_TABLE_NODES) == before + 1
+    again = occurrences_of(table, PRIORITY)
+    assert again.equals(occurrences)
+    assert len(_TABLE_NODES) == before + 1  # looked up, not hashed again
+    identifiers = table.column("identifiers").to_pylist()
+    expected = [node_id(t, v) for row in identifiers for t, v in row]
+    assert again.column("node").to_pylist() == expected
+    # an equal table that is another object is hashed for itself, to the same ids
+    copy = events_table(
+        [event("e1", {"email": "a@b.co", "user_id": "U"}), event("e2", {"lead_id": "L"})]
+    )
+    assert occurrences_of(copy, PRIORITY).equals(occurrences)
+    assert len(_TABLE_NODES) == before + 2
+    del table, copy
+    gc.collect()
+    assert len(_TABLE_NODES) == before
 
 
 def test_linked_pairs_are_a_clique_per_event_and_a_star_beyond_max_clique() -> None:
