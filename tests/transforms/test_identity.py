@@ -120,27 +120,24 @@ def test_graph_of_links_every_pair_of_an_events_identifiers() -> None:
 def test_a_tables_node_ids_are_hashed_once_and_let_go_with_the_table() -> None:
     """The graph and the assignment read the same tables: the second reader gets the node
     ids the first one hashed, and a freed table's ids are freed with it."""
-    table = events_table(
-        [event("e1", {"email": "a@b.co", "user_id": "U"}), event("e2", {"lead_id": "L"})]
-    )
-    before = len(_TABLE_NODES)
+    rows = [event("e1", {"email": "a@b.co", "user_id": "U"}), event("e2", {"lead_id": "L"})]
+    table = events_table(rows)
     occurrences = graph_of(table, PRIORITY)[0]
-    assert len(_TABLE_NODES) == before + 1
+    key = id(table)
+    hashed = _TABLE_NODES[key]
+    assert not hashed.flags.writeable
     again = occurrences_of(table, PRIORITY)
     assert again.equals(occurrences)
-    assert len(_TABLE_NODES) == before + 1  # looked up, not hashed again
+    assert _TABLE_NODES[key] is hashed  # looked up, not hashed again
     identifiers = table.column("identifiers").to_pylist()
-    expected = [node_id(t, v) for row in identifiers for t, v in row]
-    assert again.column("node").to_pylist() == expected
+    assert hashed.tolist() == [node_id(t, v) for row in identifiers for t, v in row]
     # an equal table that is another object is hashed for itself, to the same ids
-    copy = events_table(
-        [event("e1", {"email": "a@b.co", "user_id": "U"}), event("e2", {"lead_id": "L"})]
-    )
+    copy = events_table(rows)
     assert occurrences_of(copy, PRIORITY).equals(occurrences)
-    assert len(_TABLE_NODES) == before + 2
+    assert _TABLE_NODES[id(copy)] is not hashed
     del table, copy
     gc.collect()
-    assert len(_TABLE_NODES) == before
+    assert key not in _TABLE_NODES
 
 
 def test_linked_pairs_are_a_clique_per_event_and_a_star_beyond_max_clique() -> None:
