@@ -257,18 +257,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands that run a Beam job: options they do not know are Beam's.
+_BEAM_COMMANDS = ("run", "stream", "forget")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
-    unknown = [
-        a
-        for a in beam_args
-        if a.startswith("-") and args.command not in ("run", "stream", "forget")
-    ]
+    unknown = [a for a in beam_args if a.startswith("-") and args.command not in _BEAM_COMMANDS]
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     _configure_logging(args.verbose)
     try:
+        if args.command in _BEAM_COMMANDS:
+            from journeyline.dataflow import check_runners
+
+            check_runners(beam_args)
         return int(args.func(args, beam_args) or 0)
     except ConfigError as exc:
         print(f"journeyline: configuration error: {exc}", file=sys.stderr)

@@ -23,15 +23,39 @@ REMOTE_RUNNERS = frozenset({"dataflowrunner", "testdataflowrunner"})
 SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
 
 
-def remote_runner(beam_args: list[str]) -> bool:
-    """True when the Beam options ask for a runner whose workers are other machines."""
+def _runners(beam_args: list[str]) -> list[str]:
+    """The runner names the Beam options give (``--runner X`` or ``--runner=X``)."""
+    names = []
     for i, arg in enumerate(beam_args):
         value = arg.split("=", 1)[1] if arg.startswith("--runner=") else None
         if arg == "--runner" and i + 1 < len(beam_args):
             value = beam_args[i + 1]
-        if value and runner_key(value) in REMOTE_RUNNERS:
-            return True
-    return False
+        if value:
+            names.append(value)
+    return names
+
+
+def remote_runner(beam_args: list[str]) -> bool:
+    """True when the Beam options ask for a runner whose workers are other machines."""
+    return any(runner_key(name) in REMOTE_RUNNERS for name in _runners(beam_args))
+
+
+def check_runners(beam_args: list[str]) -> None:
+    """InputError for a runner name Beam does not know, before anything runs (Beam itself
+    would refuse it only once the job's pipeline is built, after the run has started).
+    A name with a module path (a runner class of one's own) is left to Beam to import."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    known = {runner_key(path) for path in StandardOptions.ALL_KNOWN_RUNNERS}
+    for name in _runners(beam_args):
+        key = runner_key(name)
+        if "." not in key and key not in known:
+            raise InputError(
+                f"--runner {name}: Apache Beam has no runner of that name",
+                "leave --runner out for the local runner, or name one of "
+                f"{', '.join(StandardOptions.KNOWN_RUNNER_NAMES)} (in any case, with or "
+                "without 'Runner')",
+            )
 
 
 def worker_paths(config: Config, beam_args: list[str]) -> Callable[[str], str]:

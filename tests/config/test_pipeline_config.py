@@ -10,7 +10,8 @@ from apache_beam.runners.runner import create_runner
 
 from journeyline.config import ConfigError, load_config
 from journeyline.config.model import PARALLEL_PARSE_BYTES, is_local_runner
-from journeyline.dataflow import remote_runner
+from journeyline.dataflow import check_runners, remote_runner
+from journeyline.errors import InputError
 
 # Spellings of runner names that Beam accepts: any case, "Runner" left out, a module path.
 RUNNER_NAMES = [
@@ -62,6 +63,16 @@ def test_a_runner_is_known_however_beam_lets_it_be_named(name: str) -> None:
     assert is_local_runner(name) == (runs in ("SwitchingDirectRunner", "FnApiRunner"))
     assert remote_runner(["--runner", name]) == (runs in ("DataflowRunner", "TestDataflowRunner"))
     assert remote_runner([f"--runner={name}"]) == remote_runner(["--runner", name])
+    check_runners(["--runner", name])  # a name Beam accepts is accepted
+
+
+@pytest.mark.parametrize("name", ["Nonsense", "direkt", "DataflowRunnr"])
+def test_a_runner_beam_does_not_know_is_an_input_error_before_the_run(name: str) -> None:
+    with pytest.raises(ValueError, match="Unexpected pipeline runner"):
+        create_runner(name)  # what Beam says, once the job's pipeline is built
+    with pytest.raises(InputError, match=f"--runner {name}: Apache Beam has no runner") as err:
+        check_runners(["--project=p", f"--runner={name}"])
+    assert "DataflowRunner" in err.value.hint and "DirectRunner" in err.value.hint
 
 
 def test_explicit_settings_win_on_every_runner(tmp_path: Path) -> None:

@@ -95,6 +95,19 @@ def test_a_missing_input_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_an_unknown_runner_is_a_clear_error_before_anything_is_written(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    for stream in ("marketing", "sales", "service"):
+        (landing / stream).mkdir(parents=True)
+    lake = tmp_path / "lake"
+    args = ["--lake", str(lake), "--warehouse", str(tmp_path / "w.duckdb")]
+    result = cli("run", "--input", str(landing), *args, "--runner", "Nonsense")
+    assert result.returncode == 2
+    assert "--runner Nonsense: Apache Beam has no runner" in result.stderr
+    assert "fix:" in result.stderr and "Traceback" not in result.stderr
+    assert not lake.exists()
+
+
 def test_a_configured_source_folder_that_is_missing_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "journeyline.yml"
     config.write_text(
