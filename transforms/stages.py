@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from journeyline.config import OutcomeRule, StageRule, StagesConfig
 
 
@@ -103,3 +107,78 @@ class StageMachine:
             out.append((label, label != previous))
             previous = label
         return out
+
+
+def _codes(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[object]]:
+    """Each value's index into the column's distinct values (null is one of them)."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(arr, null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+
+
+def run_columns(
+    machine: StageMachine,
+    starts: np.ndarray,
+    event_types: pa.Array | pa.ChunkedArray,
+    survey_types: pa.Array | pa.ChunkedArray,
+    scores: pa.Array | pa.ChunkedArray,
+    known: np.ndarray,
+) -> tuple[pa.Array, np.ndarray]:
+    """``StageMachine.run`` over many customers' ordered events at once: (lifecycle_stage,
+    stage_changed) per row, where ``starts`` marks each customer's first row.
+
+    The facts take few distinct values and so do the states, so each row is a symbol
+    (its facts' number, found with Arrow's hash kernels) and the machine a table of
+    state numbers filled as (state, symbol) pairs first occur: the loop over the rows
+    looks one number up, where running the rules (or hashing the facts) per row cost
+    about 1.5 µs a row.
+    """
+    n = len(starts)
+    if not n:
+        return pa.array([], pa.string()), np.zeros(0, bool)
+    parts = [_codes(event_types), _codes(survey_types), _codes(scores)]
+    combined = np.zeros(n, np.int64)
+    for codes, values in parts:
+        combined = combined * len(values) + codes
+    combined = combined * 2 + np.asarray(known, bool)
+    symbols = pc.dictionary_encode(pa.array(combined))
+    facts: list[EventFacts] = []
+    for code in symbols.dictionary.to_pylist():
+        code, has_known = divmod(code, 2)
+        picked = []
+        for _, values in reversed(parts):
+            code, index = divmod(code, len(values))
+            picked.append(values[index])
+        event_type, survey_type, score = reversed(picked)
+        facts.append(EventFacts(event_type, survey_type, score, bool(has_known)))
+
+    states = [StageState()]  # state number → state; 0 is where every customer starts
+    numbers = {states[0]: 0}
+    table: list[list[int]] = [[-1] * len(facts)]  # [state][symbol] → next state, -1: unknown
+
+    def step(state: int, symbol: int) -> int:
+        after = machine.step(states[state], facts[symbol])
+        if after not in numbers:
+            numbers[after] = len(states)
+            states.append(after)
+            table.append([-1] * len(facts))
+        table[state][symbol] = numbers[after]
+        return numbers[after]
+
+    path = [0] * n  # the state after each row
+    state = 0
+    for i, (symbol, first) in enumerate(
+        zip(symbols.indices.to_numpy().tolist(), starts.tolist(), strict=True)
+    ):
+        if first:
+            state = 0
+        after = table[state][symbol]
+        state = after if after >= 0 else step(state, symbol)
+        path[i] = state
+    names = [machine.label(state) for state in states]
+    label_numbers = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    labels = np.array([label_numbers[name] for name in names], np.int32)[path]
+    changed = np.asarray(starts, bool).copy()
+    changed[1:] |= labels[1:] != labels[:-1]
+    stage_names = pa.array(list(label_numbers), pa.string())
+    return stage_names.take(pa.array(labels)), changed

@@ -22,7 +22,7 @@ from transforms.batches import KeyedTable, concat, group_starts, int_shards, sli
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.pooled import PooledDoFn
 from transforms.restitch import RESTITCHED
-from transforms.stages import EventFacts, StageMachine, StageState
+from transforms.stages import StageMachine, run_columns
 
 ACCEPTED = "accepted"
 _ORDER = [("customer_id", "ascending"), ("occurred_at", "ascending"), ("event_id", "ascending")]
@@ -62,35 +62,20 @@ def build_timeline(events: pa.Table, machine: StageMachine) -> pa.Table:
     starts = group_starts(keys.column("customer_id"))
     seq = sequence_numbers(starts)
     known = known_identifier_mask(events.column("identifiers"))[by_customer.to_numpy()]
-    event_types = keys.column("event_type").to_pylist()
-    survey_types = keys.column("survey_type").to_pylist()
-    scores = keys.column("score").to_pylist()
-    stages: list[str] = []
-    changed: list[bool] = []
-    # A step depends only on the state and the event's facts, and both take few values:
-    # remember each (state, facts) → (next state, label) instead of re-running the rules.
-    steps: dict[tuple[Any, ...], tuple[StageState, str]] = {}
-    initial = StageState()
-    state, previous = initial, None
-    for i, event_type in enumerate(event_types):
-        if starts[i]:
-            state, previous = initial, None
-        key = (state, event_type, survey_types[i], scores[i], bool(known[i]))
-        step = steps.get(key)
-        if step is None:
-            facts = EventFacts(event_type, survey_types[i], scores[i], bool(known[i]))
-            after = machine.step(state, facts)
-            step = steps[key] = (after, machine.label(after))
-        state, label = step
-        stages.append(label)
-        changed.append(label != previous)
-        previous = label
+    stages, changed = run_columns(
+        machine,
+        starts,
+        keys.column("event_type"),
+        keys.column("survey_type"),
+        keys.column("score"),
+        known,
+    )
     dates = pc.cast(keys.column("occurred_at"), pa.date32())
     by_day = np.argsort(dates.to_numpy().astype(np.int32), kind="stable")
     columns = {
         "event_seq": pa.array(seq[by_day], pa.int64()),
-        "lifecycle_stage": pa.array(stages, pa.string()).take(by_day),
-        "stage_changed": pa.array(np.asarray(changed, bool)[by_day], pa.bool_()),
+        "lifecycle_stage": stages.take(by_day),
+        "stage_changed": pa.array(changed[by_day], pa.bool_()),
         "event_date": dates.take(by_day),
     }
     ordered = events.take(by_customer.to_numpy()[by_day])
