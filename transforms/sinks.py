@@ -29,12 +29,31 @@ from transforms.pooled import PooledDoFn
 
 _EPOCH = dt.date(1970, 1, 1)
 _DAY_ORDER = [("customer_id", "ascending"), ("event_seq", "ascending")]
+# A day file's columns whose values repeat within a day: only these get dictionary pages (on
+# ids, times, identifiers and properties a dictionary only adds pages of its own).
+_DAY_DICTIONARY = (
+    "source",
+    "stream",
+    "event_type",
+    "channel",
+    "campaign_id",
+    "message_theme",
+    "currency",
+    "survey_type",
+    "lifecycle_stage",
+    "input_file",
+)
+# Nothing filters on the identifier map or the properties JSON, the widest columns: no
+# min/max statistics for them.
+_NO_STATISTICS = ("identifiers", "properties")
 
 
-def write_parquet(table: pa.Table, path: str) -> str:
-    """Write one Parquet file (zstd) through Beam's FileSystems; return its path."""
+def write_parquet(table: pa.Table, path: str, **options: Any) -> str:
+    """Write one Parquet file (zstd) through Beam's FileSystems; return its path.
+
+    ``options`` go to ``pyarrow.parquet.write_table`` (its defaults otherwise)."""
     with FileSystems.create(path) as handle:
-        pq.write_table(table, handle, compression="zstd")
+        pq.write_table(table, handle, compression="zstd", **options)
     return path
 
 
@@ -55,7 +74,12 @@ def write_day(element: tuple[int, Iterable[pa.Table]], folder: str, schema: pa.S
     day, parts = element
     table = concat(parts, schema).sort_by(_DAY_ORDER)
     date = _EPOCH + dt.timedelta(days=int(day))
-    return write_parquet(table, f"{folder}/event_date={date.isoformat()}/part-0.parquet")
+    return write_parquet(
+        table,
+        f"{folder}/event_date={date.isoformat()}/part-0.parquet",
+        use_dictionary=[name for name in _DAY_DICTIONARY if name in schema.names],
+        write_statistics=[name for name in schema.names if name not in _NO_STATISTICS],
+    )
 
 
 class _WriteDays(PooledDoFn):

@@ -83,3 +83,20 @@ def test_the_same_rows_in_another_order_give_the_same_bytes(tmp_path: Path) -> N
     for day in DAYS:
         name = f"event_date={day.isoformat()}/part-0.parquet"
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_day_files_keep_dictionaries_for_repeating_values_and_statistics_for_filters(
+    tmp_path: Path,
+) -> None:
+    """Dictionary pages only where a day's values repeat (event types, sources, stages, …);
+    min/max statistics on every column but the identifier map and the properties JSON."""
+    _write(tmp_path, _timeline(3))
+    meta = pq.ParquetFile(tmp_path / f"event_date={DAYS[1].isoformat()}" / "part-0.parquet")
+    group = meta.metadata.row_group(0)
+    columns = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    dictionary = {path for path, c in columns.items() if c.has_dictionary_page}
+    assert {"event_type", "source", "stream", "lifecycle_stage"} <= dictionary
+    assert not dictionary & {"event_id", "customer_id", "occurred_at", "properties"}
+    assert not any("identifiers" in path for path in dictionary)
+    unstated = {path for path, c in columns.items() if not c.is_stats_set}
+    assert {"properties"} | {p for p in columns if p.startswith("identifiers.")} == unstated
