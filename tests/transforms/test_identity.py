@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import random
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -12,8 +13,9 @@ import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
 from journeyline.config import default_config
+from journeyline.schema import IDENTITY_MAP_SCHEMA
 from tests.transforms.beam_helpers import event, events_table, local_pipeline
-from transforms.batches import string_shards
+from transforms.batches import SortedKeys, string_shards
 from transforms.identifiers import customer_id_for, node_id
 from transforms.identity import (
     _TABLE_NODES,
@@ -21,6 +23,9 @@ from transforms.identity import (
     UNASSIGNED,
     AssignCustomers,
     ResolveIdentities,
+    assign,
+    assign_in_place,
+    candidates,
     graph_of,
     linked_pairs,
     occurrences_of,
@@ -138,6 +143,43 @@ def test_a_tables_node_ids_are_hashed_once_and_let_go_with_the_table() -> None:
     del table, copy
     gc.collect()
     assert key not in _TABLE_NODES
+
+
+def test_assigning_in_place_is_assigning_by_event_id() -> None:
+    """The broadcast join's assignment by row position picks, for every event, the customer
+    the event-id assignment picks: refused identifiers last, then the strongest, then the
+    smallest customer_id (types outside the priority list tie), and events with no resolved
+    identifier are counted, not assigned."""
+    rng = random.Random(11)
+    types = ["email", "user_id", "anonymous_id", "phone", "lead_id", "x_handle", "y_handle"]
+    assert not {"x_handle", "y_handle"} & set(PRIORITY)
+    pool = [(t, f"{t}-{i}") for t in types for i in range(6)]
+    for trial in range(30):
+        rows = [
+            event(f"e{trial}-{i}", dict(rng.sample(pool, rng.randint(1, 4))), minutes=i)
+            for i in range(rng.randint(1, 40))
+        ]
+        events = events_table(rows).slice(rng.randint(0, 1))  # a slice: offsets not at zero
+        resolved = [
+            {
+                "identifier_type": t,
+                "identifier_value": v,
+                "customer_id": f"cus_{rng.randint(0, 3)}",
+                "first_seen_at": 0,
+                "last_seen_at": 0,
+                "first_received_at": 0,
+                "node": node_id(t, v),
+                "customer_key": rng.randint(0, 3),
+                "degree": 1,
+                "refused_rule": rng.choice([None, None, "shared_identifier"]),
+            }
+            for t, v in pool
+            if rng.random() < 0.8
+        ]
+        table = pa.Table.from_pylist(resolved, IDENTITY_MAP_SCHEMA)
+        nodes = SortedKeys(table.column("node").to_numpy())
+        expected = assign(events, candidates(occurrences_of(events, PRIORITY), table, nodes))
+        assert assign_in_place(events, PRIORITY, table, nodes) == expected
 
 
 def test_linked_pairs_are_a_clique_per_event_and_a_star_beyond_max_clique() -> None:
