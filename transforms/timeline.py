@@ -114,6 +114,17 @@ class _BuildShard(PooledDoFn):
         return outputs
 
 
+class _ShardByCustomer(PooledDoFn):
+    """An event table's rows grouped by the shard of their customer, as slices: the take
+    that groups them copies every column, so it runs on a pool thread (``PooledDoFn``)."""
+
+    def __init__(self, shards: int) -> None:
+        self.shards = shards
+
+    def work(self, table: pa.Table) -> list[Any]:
+        return list(slice_by_shard(table, int_shards(table.column("customer_key"), self.shards)))
+
+
 class BuildTimeline(beam.PTransform):
     """Events with customer ids → timeline tables (main) and accepted counts (``accepted``)."""
 
@@ -123,13 +134,11 @@ class BuildTimeline(beam.PTransform):
         self.shards = shards
 
     def expand(self, events: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        shards = self.shards
         return (
             events
             | "ShardByCustomer"
-            >> beam.FlatMap(  # slices: typed KeyedTable, so only a slice's rows are encoded
-                lambda t: slice_by_shard(t, int_shards(t.column("customer_key"), shards))
-            ).with_output_types(KeyedTable)
+            # slices: typed KeyedTable, so only a slice's rows are encoded
+            >> beam.ParDo(_ShardByCustomer(self.shards)).with_output_types(KeyedTable)
             | "GroupCustomers" >> beam.GroupByKey()
             | "OrderAndStage"
             >> beam.ParDo(_BuildShard(self.stages))
