@@ -138,6 +138,12 @@ def _nodes_of(events: pa.Table, types: pa.Array, values: pa.Array) -> np.ndarray
     return nodes
 
 
+def _ranks(types: pa.Array, priority: tuple[str, ...]) -> pa.Array:
+    """Each identifier's strength: its type's place in ``priority`` (unlisted types last)."""
+    ranks = pc.index_in(types, value_set=pa.array(priority, pa.string()))
+    return ranks.fill_null(len(priority)).cast(pa.int32())
+
+
 def _occurrences(
     events: pa.Table,
     parent: np.ndarray,
@@ -148,9 +154,12 @@ def _occurrences(
     """(occurrences, node ids) of flattened identifiers: which identifiers each event carries
     and how strong each is (its place in ``priority``; unlisted types rank last)."""
     nodes = _nodes_of(events, types, values)
-    ranks = pc.index_in(types, value_set=pa.array(priority, pa.string())).fill_null(len(priority))
     occurrences = pa.Table.from_arrays(
-        [events.column("event_id").take(pa.array(parent)), pa.array(nodes), ranks.cast(pa.int32())],
+        [
+            events.column("event_id").take(pa.array(parent)),
+            pa.array(nodes),
+            _ranks(types, priority),
+        ],
         schema=OCCURRENCE_SCHEMA,
     )
     return occurrences, nodes
@@ -432,6 +441,15 @@ def _conflict_rows(
     return rows
 
 
+def _customers_at(resolved: pa.Table, take: pa.Array) -> list[pa.Array]:
+    """(refused, customer_id, customer_key) of the resolved identifiers at rows ``take``."""
+    return [
+        pc.is_valid(resolved.column("refused_rule").take(take)),
+        resolved.column("customer_id").take(take),
+        resolved.column("customer_key").take(take),
+    ]
+
+
 def candidates(
     occurrences: pa.Table, resolved: pa.Table, nodes: SortedKeys | None = None
 ) -> pa.Table:
@@ -440,14 +458,14 @@ def candidates(
     nodes = nodes or SortedKeys(resolved.column("node").to_numpy())
     at, found = nodes.find(occurrences.column("node").to_numpy())
     occurrences, at = occurrences.filter(pa.array(found)), at[found]
-    take = pa.array(at, pa.int64())
+    refused, customer_id, customer_key = _customers_at(resolved, pa.array(at, pa.int64()))
     return pa.Table.from_arrays(
         [
             occurrences.column("event_id"),
-            pc.is_valid(resolved.column("refused_rule").take(take)),
+            refused,
             occurrences.column("rank"),
-            resolved.column("customer_id").take(take),
-            resolved.column("customer_key").take(take),
+            customer_id,
+            customer_key,
         ],
         schema=CANDIDATE_SCHEMA,
     )
@@ -489,15 +507,14 @@ def assign_in_place(
     """
     parent, types, values = flatten_identifiers(events.column("identifiers"))
     at, found = nodes.find(_nodes_of(events, types, values))
-    take = pa.array(at[found], pa.int64())
-    ranks = pc.index_in(types, value_set=pa.array(priority, pa.string())).fill_null(len(priority))
+    refused, customer_id, customer_key = _customers_at(resolved, pa.array(at[found], pa.int64()))
     options = pa.table(
         {
             "row": pa.array(parent[found], pa.int64()),
-            "refused": pc.is_valid(resolved.column("refused_rule").take(take)),
-            "rank": ranks.filter(pa.array(found)).cast(pa.int32()),
-            "customer_id": resolved.column("customer_id").take(take),
-            "customer_key": resolved.column("customer_key").take(take),
+            "refused": refused,
+            "rank": _ranks(types, priority).filter(pa.array(found)),
+            "customer_id": customer_id,
+            "customer_key": customer_key,
         }
     )
     ordered = options.sort_by([("row", "ascending"), *_BEST])
