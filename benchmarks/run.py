@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.scaling import TOLERANCE, format_scaling, scaling
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"100k": 3_600, "1M": 36_000, "3M": 108_000}  # people ≈ events / 27.6
 DEFAULT_SIZES = "100k,1M,3M"
@@ -36,7 +38,7 @@ TARGETS = {
     "beam_events_per_s": 100_000,
     "whole_run_s": 60.0,
     "peak_rss_gb": 4.0,
-    "linear_tolerance": 0.30,
+    "linear_tolerance": TOLERANCE,
 }
 GB = 1024**3
 PART_PEOPLE = 36_000  # the most people one `journeyline generate` makes for the benchmark
@@ -332,7 +334,8 @@ def _gb(value: int) -> str:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """The results as a Markdown table (sizes), the targets, and the sanity check."""
+    """The results as Markdown tables: sizes, targets, the sanity check and, with two
+    sizes or more, how each time grows (fixed seconds and cost per event)."""
     head = (
         "| size | events | Beam s | Beam ev/s | dbt s | gates s | publish s | whole run s "
         "| peak RSS GB | reference s | ref RSS GB | Beam / ref | whole / ref |"
@@ -364,7 +367,8 @@ def format_table(results: dict[str, Any]) -> str:
             f"({s['accepted_diff_pct']:+.2f}%) | {jl['customers']:,} / {ref['customers']:,} "
             f"({s['customers_diff_pct']:+.2f}%) |"
         )
-    return "\n".join(lines)
+    growth = format_scaling(results.get("scaling", []))
+    return "\n".join(lines + (["", *growth] if growth else []))
 
 
 def bench_size(size: str, people: int, cache: Path, seed: int, keep: bool) -> dict[str, Any]:
@@ -412,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets_spec": TARGETS,
         "sizes": rows,
         "targets": evaluate_targets(rows),
+        "scaling": scaling(rows),
     }
     path = write_results(results, args.results)
     print(format_table(results))
