@@ -5,8 +5,10 @@ measured child processes on it: the reference (benchmarks/reference.py) and a fu
 ``journeyline run`` into a fresh lake and warehouse. Wall time and peak RSS come from
 the child itself (``os.wait4``: the largest resident set of the child and anything it
 waited for); the per-phase times (beam, dbt, gates, publish) come from the run's own
-manifest. Results go to ``<results>/<timestamp>.json`` and ``latest.json``, and a
-table is printed. Not part of ``make test``: ``make bench`` or ``python -m benchmarks``.
+manifest. Then, unless ``--no-increment``, the size's last month as an incremental run
+on a lake holding the earlier ones (benchmarks/increment.py). Results go to
+``<results>/<timestamp>.json`` and ``latest.json``, and tables are printed. Not part of
+``make test``: ``make bench`` or ``python -m benchmarks``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.increment import format_increments, measure_increment
 from benchmarks.scaling import TOLERANCE, format_scaling, scaling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,17 +158,26 @@ def run_reference(landing: Path, work: Path) -> dict[str, Any]:
     return {**data, "seconds": round(m.seconds, 3), "peak_rss": m.peak_rss}
 
 
-def run_journeyline(landing: Path, work: Path) -> dict[str, Any]:
-    """A full ``journeyline run`` on a fresh lake and warehouse: wall, RSS, phases, counts."""
+def run_journeyline(
+    landing: Path,
+    work: Path,
+    full_refresh: bool = True,
+    log: str = "journeyline.log",
+    config: Path | None = None,
+) -> dict[str, Any]:
+    """``journeyline run`` into ``work``'s lake and warehouse (a full refresh, or only the
+    files that lake has not ingested yet; built-in configuration unless ``config``):
+    wall, RSS, phases, counts."""
     lake, warehouse = work / "lake", work / "warehouse.duckdb"
     command = [sys.executable, "-m", "journeyline.cli", "run", "--input", str(landing)]
-    command += ["--lake", str(lake), "--warehouse", str(warehouse), "--full-refresh", "--quiet"]
-    m = measure(command, child_env(), work / "journeyline.log")
-    manifests = sorted((lake / "_manifests").glob("*.json"))
+    command += ["--lake", str(lake), "--warehouse", str(warehouse), "--quiet"]
+    command += ["--full-refresh"] if full_refresh else []
+    command += ["--config", str(config)] if config else []
+    m = measure(command, child_env(), work / log)
+    # this run's manifest: the newest (names start with a hash of the run, not its time)
+    manifests = sorted((lake / "_manifests").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     if m.returncode != 0 or not manifests:
-        raise RuntimeError(
-            f"journeyline run failed ({m.returncode}); see {work / 'journeyline.log'}"
-        )
+        raise RuntimeError(f"journeyline run failed ({m.returncode}); see {work / log}")
     manifest = json.loads(manifests[-1].read_text(encoding="utf-8"))
     return {
         "seconds": round(m.seconds, 3),
@@ -334,8 +346,8 @@ def _gb(value: int) -> str:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """The results as Markdown tables: sizes, targets, the sanity check and, with two
-    sizes or more, how each time grows (fixed seconds and cost per event)."""
+    """The results as Markdown tables: sizes, targets, the sanity check, with two sizes
+    or more how each time grows (fixed seconds and cost per event), and the increments."""
     head = (
         "| size | events | Beam s | Beam ev/s | dbt s | gates s | publish s | whole run s "
         "| peak RSS GB | reference s | ref RSS GB | Beam / ref | whole / ref |"
@@ -367,12 +379,16 @@ def format_table(results: dict[str, Any]) -> str:
             f"({s['accepted_diff_pct']:+.2f}%) | {jl['customers']:,} / {ref['customers']:,} "
             f"({s['customers_diff_pct']:+.2f}%) |"
         )
-    growth = format_scaling(results.get("scaling", []))
-    return "\n".join(lines + (["", *growth] if growth else []))
+    for extra in (format_scaling(results.get("scaling", [])), format_increments(results["sizes"])):
+        lines += ["", *extra] if extra else []
+    return "\n".join(lines)
 
 
-def bench_size(size: str, people: int, cache: Path, seed: int, keep: bool) -> dict[str, Any]:
-    """Generate (or reuse) one size's input and measure the reference and journeyline on it."""
+def bench_size(
+    size: str, people: int, cache: Path, seed: int, keep: bool, increment: bool = True
+) -> dict[str, Any]:
+    """Generate (or reuse) one size's input and measure the reference and journeyline on it
+    (and, with ``increment``, its last month as an incremental run: benchmarks.increment)."""
     landing = ensure_input(cache, people, seed)
     work = cache / "_work" / size
     shutil.rmtree(work, ignore_errors=True)
@@ -382,9 +398,15 @@ def bench_size(size: str, people: int, cache: Path, seed: int, keep: bool) -> di
     print(f"[{size}] reference {ref['seconds']:.1f} s; journeyline run …", file=sys.stderr)
     jl = run_journeyline(landing, work)
     print(f"[{size}] journeyline run {jl['seconds']:.1f} s", file=sys.stderr, flush=True)
+    row = compare(size, people, ref, jl)
+    if increment:
+        print(f"[{size}] all but the last month, then that month …", file=sys.stderr)
+        row["increment"] = measure_increment(landing, work, run_journeyline)
+        inc = row["increment"]
+        print(f"[{size}] increment run {inc['whole_s']:.1f} s", file=sys.stderr, flush=True)
     if not keep:
         shutil.rmtree(work, ignore_errors=True)
-    return compare(size, people, ref, jl)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -401,13 +423,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--keep", action="store_true", help="keep each size's lake and warehouse")
+    parser.add_argument(
+        "--no-increment",
+        dest="increment",
+        action="store_false",
+        help="skip the incremental run of each size's last month (two more runs a size)",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     except ValueError as exc:
         parser.error(str(exc))
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    rows = [bench_size(name, people, args.cache, args.seed, args.keep) for name, people in sizes]
+    rows = [
+        bench_size(name, people, args.cache, args.seed, args.keep, args.increment)
+        for name, people in sizes
+    ]
     results = {
         "started_at": started,
         "commit": commit(),

@@ -115,7 +115,12 @@ def test_whole_bench_on_a_tiny_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     (row,) = latest["sizes"]
     assert row["journeyline"]["status"] == "published"
     assert abs(row["sanity"]["accepted_diff_pct"]) < 1
-    assert "| 200p |" in capsys.readouterr().out
+    # the last month alone, ingested on top of the earlier ones
+    increment = row["increment"]
+    assert increment["status"] == "published"
+    assert 0 < increment["input_lines"] < row["input_lines"] / 4
+    out = capsys.readouterr().out
+    assert "| 200p |" in out and f"| 200p | {increment['month']} |" in out
 
 
 def test_identity_alone_resolves_every_generated_person(
