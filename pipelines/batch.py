@@ -24,7 +24,6 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -51,7 +50,13 @@ from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
 from transforms.restitch import AffectedCustomers, CarryRows, PullRows, timeline_event_ids
 from transforms.retract import Retraction, copy_kept_quarantine, kept_event_ids, kept_events
 from transforms.run_stats import SummariseCounts, source_stats_table
-from transforms.sinks import WriteSortedParts, WriteTimeline, write_json, write_parquet
+from transforms.sinks import (
+    WriteSortedParts,
+    WriteTimeline,
+    read_parquet,
+    write_json,
+    write_parquet,
+)
 from transforms.timeline import ACCEPTED, BuildTimeline
 
 COUNTS_FILE = "_counts.json"
@@ -80,8 +85,7 @@ class BatchRun:
 
 def _read_keyed(path: str, column: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
     """A stored Parquet file, split by the shard of an int64 column."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle)
+    table = read_parquet(path)
     yield from split_by_shard(table, int_shards(table.column(column), shards))
 
 

@@ -18,11 +18,11 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA
 from transforms.batches import concat, lookup, split_by_shard, string_shards
+from transforms.sinks import read_parquet
 
 RESTITCHED = ""  # input_source of re-stitched rows: they were counted in the run that read them
 _EPOCH = date(1970, 1, 1)
@@ -113,8 +113,7 @@ class PullRows(beam.DoFn):
         ids = affected_set(affected)
         if not len(ids):
             return
-        with FileSystems.open(path) as handle:
-            table = pq.read_table(handle)
+        table = read_parquet(path)
         rows = table.filter(pc.is_in(table.column("customer_id"), value_set=ids))
         if rows.num_rows:
             events = as_events(rows)
@@ -134,8 +133,7 @@ class CarryRows(beam.DoFn):
         day = partition_day(path)
         if day is None:
             return
-        with FileSystems.open(path) as handle:
-            table = pq.read_table(handle)
+        table = read_parquet(path)
         ids = affected_set(affected)
         keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=ids))
         untouched = pc.all(keep).as_py() is not False
@@ -152,6 +150,5 @@ class CarryRows(beam.DoFn):
 
 def timeline_event_ids(path: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
     """The event ids of an earlier timeline file, keyed by event-id shard (for de-dup)."""
-    with FileSystems.open(path) as handle:
-        ids = pq.read_table(handle, columns=["event_id"])
+    ids = read_parquet(path, columns=["event_id"])
     yield from split_by_shard(ids, string_shards(ids.column("event_id"), shards))

@@ -21,12 +21,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
 
 from transforms.batches import split_by_shard, string_shards
 from transforms.restitch import as_events
-from transforms.sinks import write_parquet
+from transforms.sinks import read_parquet, write_parquet
 
 # A quarantine location is ``path:line``, ``path#row`` or ``bigquery://table#digest``.
 _LOCATION_SUFFIX = re.compile(r"(:\d+|#[^/#]*)$")
@@ -80,8 +78,7 @@ def quarantine_keep_mask(table: pa.Table, retraction: Retraction) -> pa.Array:
 
 def kept_events(path: str, retraction: Retraction, shards: int) -> Iterator[tuple[int, pa.Table]]:
     """A previous timeline file → its kept rows as accepted events, keyed by event-id shard."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle)
+    table = read_parquet(path)
     rows = table.filter(timeline_keep_mask(table, retraction))
     if rows.num_rows:
         events = as_events(rows)
@@ -99,8 +96,7 @@ def kept_event_ids(
 def copy_kept_quarantine(path: str, folder: str, retraction: Retraction) -> str | None:
     """A previous quarantine file → the same file name in ``folder`` without retracted rows
     (nothing when no row is kept: a re-run of the same window writes that name anew)."""
-    with FileSystems.open(path) as handle:
-        table = pq.read_table(handle)
+    table = read_parquet(path)
     kept = table.filter(quarantine_keep_mask(table, retraction))
     if not kept.num_rows:
         return None

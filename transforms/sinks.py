@@ -1,4 +1,4 @@
-"""Writing the lake: Parquet through Beam's FileSystems (local paths and gs:// alike).
+"""The lake's files: Parquet through Beam's FileSystems (local paths and gs:// alike).
 
 Files are written sorted by their key columns and named by their partition, so
 the same input produces byte-identical files on every run.
@@ -55,6 +55,17 @@ def write_parquet(table: pa.Table, path: str, **options: Any) -> str:
     with FileSystems.create(path) as handle:
         pq.write_table(table, handle, compression="zstd", **options)
     return path
+
+
+def read_parquet(path: str, columns: list[str] | None = None) -> pa.Table:
+    """Read one Parquet file (``columns``, or all) through Beam's FileSystems.
+
+    ``ParquetFile.read`` on the calling thread: ``pq.read_table`` sets up a dataset scan
+    per call, which for the lake's many small files costs more than reading them (the
+    365 timeline day files of a 100k lake: 0.35 s of CPU against 0.63 s, the same
+    tables). The callers run on pool or parse threads already."""
+    with FileSystems.open(path) as handle:
+        return pq.ParquetFile(handle).read(columns=columns, use_threads=False)
 
 
 def write_json(data: dict[str, Any], path: str) -> str:

@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from journeyline.schema import TIMELINE_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
-from transforms.sinks import WriteTimeline
+from transforms.sinks import WriteTimeline, read_parquet, write_day
 
 DAYS = [dt.date(2025, 3, d) for d in (1, 2, 5)]
 
@@ -100,3 +100,16 @@ def test_day_files_keep_dictionaries_for_repeating_values_and_statistics_for_fil
     assert not any("identifiers" in path for path in dictionary)
     unstated = {path for path, c in columns.items() if not c.is_stats_set}
     assert {"properties"} | {p for p in columns if p.startswith("identifiers.")} == unstated
+
+
+def test_a_lake_file_reads_back_as_written_whole_or_by_column(tmp_path: Path) -> None:
+    table = _timeline(seed=5)
+    path = write_day((0, [table.slice(0, 20), table.slice(20)]), str(tmp_path), TIMELINE_SCHEMA)
+    whole = read_parquet(path)
+    assert whole.equals(pq.read_table(path))
+    assert whole.schema.equals(TIMELINE_SCHEMA) and whole.num_rows == table.num_rows
+    assert whole.sort_by("event_id").equals(table.sort_by("event_id"))
+    ids = read_parquet(path, columns=["event_id"])
+    assert ids.column_names == ["event_id"] and ids.equals(
+        pq.read_table(path, columns=["event_id"])
+    )

@@ -38,9 +38,7 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from apache_beam.coders import PickleCoder
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -55,6 +53,7 @@ from journeyline.config import Config
 from journeyline.schema import IDENTITY_EDGES_SCHEMA, IDENTITY_MAP_SCHEMA, TIMELINE_SCHEMA
 from transforms.alerts import AlertEvent, customer_alerts, next_deadline, relevant_types
 from transforms.batches import concat
+from transforms.sinks import read_parquet
 from transforms.stages import StageMachine
 from transforms.streaming.events import Lateness, events_table, lateness, window_end
 from transforms.streaming.identity import IdentityGraph
@@ -101,8 +100,7 @@ class Book:
 def _read(paths: Sequence[str], schema: pa.Schema) -> pa.Table:
     tables = []
     for path in paths:
-        with FileSystems.open(path) as handle:
-            tables.append(pq.read_table(handle).select(schema.names).cast(schema))
+        tables.append(read_parquet(path).select(schema.names).cast(schema))
     return concat(tables, schema)
 
 
