@@ -82,25 +82,3 @@ def measure_increment(landing: Path, work: Path, run: Runner) -> dict[str, Any]:
         "status": second["status"],
         "accepted": int(second["counts"]["accepted_count"]),
     }
-
-
-def format_increments(rows: list[dict[str, Any]]) -> list[str]:
-    """The increment of each size that has one, as Markdown table lines (none if none)."""
-    rows = [r for r in rows if r.get("increment")]
-    if not rows:
-        return []
-    lines = [
-        "| size | new month | new events | first run s (earlier months) | increment run s "
-        "| Beam s | dbt s | gates s | publish s | peak RSS GB | increment / whole run |",
-        "|" + "---|" * 11,
-    ]
-    for r in rows:
-        inc, ph = r["increment"], r["increment"]["phases_s"]
-        lines.append(
-            f"| {r['size']} | {inc['month']} | {inc['input_lines']:,} | "
-            f"{inc['first_run_s']:.1f} | {inc['whole_s']:.1f} | {ph['beam']:.1f} | "
-            f"{ph['dbt']:.1f} | {ph['gates']:.1f} | {ph['publish']:.1f} | "
-            f"{inc['peak_rss'] / 1024**3:.2f} | "
-            f"{inc['whole_s'] / r['journeyline']['whole_s']:.2f}× |"
-        )
-    return lines

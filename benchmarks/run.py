@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.increment import format_increments, measure_increment
+from benchmarks.increment import measure_increment
 from benchmarks.scaling import TOLERANCE, format_scaling, scaling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -343,6 +343,28 @@ def write_results(results: dict[str, Any], folder: Path) -> Path:
 
 def _gb(value: int) -> str:
     return f"{value / GB:.2f}"
+
+
+def format_increments(rows: list[dict[str, Any]]) -> list[str]:
+    """The increment of each size that has one, as Markdown table lines (none if none)."""
+    rows = [r for r in rows if r.get("increment")]
+    if not rows:
+        return []
+    lines = [
+        "| size | new month | new events | first run s (earlier months) | increment run s "
+        "| Beam s | dbt s | gates s | publish s | peak RSS GB | increment / whole run |",
+        "|" + "---|" * 11,
+    ]
+    for r in rows:
+        inc, ph = r["increment"], r["increment"]["phases_s"]
+        lines.append(
+            f"| {r['size']} | {inc['month']} | {inc['input_lines']:,} | "
+            f"{inc['first_run_s']:.1f} | {inc['whole_s']:.1f} | {ph['beam']:.1f} | "
+            f"{ph['dbt']:.1f} | {ph['gates']:.1f} | {ph['publish']:.1f} | "
+            f"{_gb(inc['peak_rss'])} | "
+            f"{inc['whole_s'] / r['journeyline']['whole_s']:.2f}× |"
+        )
+    return lines
 
 
 def format_table(results: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.increment import format_increments, link_into, split_last_month
+from benchmarks.increment import link_into, split_last_month
+from benchmarks.run import format_increments
 
 
 def landing(tmp_path: Path) -> Path:
