@@ -6,9 +6,11 @@ is a composite from ``transforms/``; this module only wires them together.
 
 With a previous lake state the run is incremental: only the new files are read;
 their events are de-duplicated against every event already accepted; the
-identity graph is the stored graph plus the new identifiers and links; and only
-the customers that changed are re-stitched (their earlier rows pulled and
-re-sequenced), while every other timeline partition is carried over as is.
+identity graph is the stored graph plus the new identifiers and links; the
+earlier rows of customers whose identity changed, and those at or after a
+customer's first new event, are re-stitched (pulled and re-sequenced); a
+customer's new rows are numbered and staged on from its earlier rows that stay
+(transforms/append.py); every other timeline partition is carried over as is.
 
 With a rebase (a window re-run, an erasure) the previous timeline minus the
 retracted rows re-enters as already-accepted events and identity is resolved
@@ -37,6 +39,7 @@ from journeyline.schema import (
     TIMELINE_SCHEMA,
 )
 from pipelines.local_runner import batch_runner
+from transforms.append import EarlierRows
 from transforms.batches import KeyedTable, int_shards, split_by_shard
 from transforms.dedup import DUPLICATES, DropDuplicateEvents
 from transforms.identity import (
@@ -47,7 +50,13 @@ from transforms.identity import (
     ResolveIdentities,
 )
 from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
-from transforms.restitch import AffectedCustomers, CarryRows, PullRows, timeline_event_ids
+from transforms.restitch import (
+    AffectedCustomers,
+    CarryRows,
+    PullRows,
+    first_events,
+    timeline_event_ids,
+)
 from transforms.retract import Retraction, copy_kept_quarantine, kept_event_ids, kept_events
 from transforms.run_stats import SummariseCounts, source_stats_table
 from transforms.sinks import (
@@ -210,11 +219,19 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
     unassigned = [assigned[UNASSIGNED]]
     if incremental:
         affected = beam.pvalue.AsList(
-            {"previous": old_identity, "resolved": identity["resolved"], "events": assigned.events}
+            {"previous": old_identity, "resolved": identity["resolved"]}
             | "AffectedCustomers" >> AffectedCustomers()
         )
+        firsts = beam.pvalue.AsList(
+            assigned.events | "FirstNewEvents" >> beam.Map(lambda t: first_events([t]))
+        )
+        # The rows that stay of customers with new events, narrow: their timelines go on
+        # from them.
+        continued = old_timeline("Continue") | "EarlierRows" >> beam.ParDo(
+            EarlierRows(shards), affected, firsts
+        ).with_output_types(KeyedTable)
         pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(
-            PullRows(shards), affected
+            PullRows(shards), affected, firsts
         )
         earlier = {"events": pulled, "resolved": identity["resolved"]}
         if not broadcast:
@@ -224,10 +241,11 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         restitched = earlier | "AssignEarlierEvents" >> AssignCustomers(shards, broadcast, priority)
         unassigned.append(restitched[UNASSIGNED])
         all_events = (assigned.events, restitched.events) | "AllEvents" >> beam.Flatten()
+        timeline_inputs: Any = {"events": all_events, "earlier": continued}
     else:
-        all_events = assigned.events
+        timeline_inputs = assigned.events
 
-    timeline = all_events | "BuildTimeline" >> BuildTimeline(config.stages, shards)
+    timeline = timeline_inputs | "BuildTimeline" >> BuildTimeline(config.stages, shards)
     timeline_parts = {"tables": timeline.timeline}
     if incremental:
         rebuilt_days = beam.pvalue.AsList(
@@ -236,7 +254,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
             | "DistinctDays" >> beam.Distinct()
         )
         timeline_parts["carried"] = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
-            CarryRows(f"{out}/timeline"), affected, rebuilt_days
+            CarryRows(f"{out}/timeline"), affected, firsts, rebuilt_days
         ).with_output_types(KeyedTable)
     _ = timeline_parts | "WriteTimeline" >> WriteTimeline(f"{out}/timeline", TIMELINE_SCHEMA)
 

@@ -1,16 +1,19 @@
-"""Incremental timeline: which customers changed, their earlier rows, and everything else as is.
+"""Incremental timeline: which earlier rows move, pulled to be rebuilt, and the rest as is.
 
-After identity resolution of a new window, a customer's timeline must be rebuilt
-when it received new events, gained or lost identifiers, or merged with another
-customer — otherwise an earlier run's rows would still show it split. Those
-customers' earlier rows are pulled from the previous lake state and re-stitched
-with the new events; every other row stays where it is, and a date partition
-with no change is copied as a file, not rewritten.
+After identity resolution of a new window, an earlier timeline row must be rebuilt
+when its customer's identity changed (an identifier moved to another customer: a
+merge, or a split; otherwise an earlier run's rows would still show it split), or
+when it comes at or after its customer's first new event (its ``event_seq`` and
+maybe its stage move). Those rows are pulled from the previous lake state and
+re-stitched with the new events; a customer's rows before its first new event stay
+where they are, and its new rows are numbered and staged on from them
+(``transforms/append.py``). A date partition with no change is copied as a file,
+not rewritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -20,8 +23,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
-from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA
-from transforms.batches import concat, lookup, split_by_shard, string_shards
+from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA, TIMESTAMP
+from transforms.batches import concat, group_starts, lookup, split_by_shard, string_shards
 from transforms.sinks import read_parquet
 
 RESTITCHED = ""  # input_source of re-stitched rows: they were counted in the run that read them
@@ -39,8 +42,13 @@ def partition_day(path: str) -> int | None:
         return None
 
 
-def changed_customers(previous: pa.Table, resolved: pa.Table) -> set[str]:
-    """Old and new customer ids of identifiers that are new or changed customer."""
+def changed_customers(previous: pa.Table, resolved: pa.Table, new: bool = True) -> set[str]:
+    """Old and new customer ids of identifiers that changed customer, and (``new``) the
+    customers of identifiers that are new.
+
+    A new identifier changes the customer of no earlier event (its events are new), so the
+    batch job's re-stitch leaves it out: a customer that only gained identifiers goes on
+    from its earlier rows (``transforms/append.py``)."""
     nodes = resolved.column("node").to_numpy()
     at, found = lookup(nodes, previous.column("node").to_numpy())
     new_ids = resolved.column("customer_id").to_numpy(zero_copy_only=False)
@@ -49,7 +57,7 @@ def changed_customers(previous: pa.Table, resolved: pa.Table) -> set[str]:
         if previous.num_rows
         else np.array([], dtype=object)
     )
-    changed = np.ones(len(nodes), dtype=bool)
+    changed = np.full(len(nodes), new, dtype=bool)
     changed[found] = old_ids != new_ids[found]
     out = set(new_ids[changed].tolist())
     out.update(old_ids[old_ids != new_ids[found]].tolist())
@@ -73,7 +81,7 @@ def _changes(element: tuple[int, dict[str, Iterable[pa.Table]]]) -> Iterator[pa.
     _, groups = element
     previous = concat(groups["previous"], IDENTITY_MAP_SCHEMA)
     resolved = concat(groups["resolved"], IDENTITY_MAP_SCHEMA)
-    changed = changed_customers(previous, resolved)
+    changed = changed_customers(previous, resolved, new=False)
     if changed:
         yield pa.array(sorted(changed), pa.string())
 
@@ -85,89 +93,160 @@ def affected_set(parts: list[pa.Array]) -> pa.Array:
     return pc.unique(pa.concat_arrays([p.cast(pa.string()) for p in parts]))
 
 
-class AffectedIds:
-    """``affected_set`` of a side input, computed once per side-input value.
+class PerSideInput:
+    """What a step derives from a side input (``derive(value)``), computed once per
+    side-input value.
 
     The runner hands every element the same list while the side input does not change,
-    and each timeline file needs the same set: computed per file, it cost 3.5 s of CPU
-    in a 1M incremental run (365 files, twice)."""
+    and each timeline file needs the same derived table: the affected set computed per
+    file cost 3.5 s of CPU in a 1M incremental run (365 files, twice)."""
+
+    def __init__(self, derive: Callable[[list[Any]], Any]) -> None:
+        self._derive = derive
+        self._of: list[Any] | None = None
+        self._value: Any = None
+
+    def __call__(self, side_input: list[Any]) -> Any:
+        if side_input is not self._of:
+            self._value = self._derive(side_input)
+            self._of = side_input  # kept, so that no other list can take its id
+        return self._value
+
+
+class AffectedIds(PerSideInput):
+    """``affected_set`` of a side input, computed once per side-input value."""
 
     def __init__(self) -> None:
-        self._of: list[pa.Array] | None = None
-        self._ids = pa.array([], pa.string())
-
-    def __call__(self, affected: list[pa.Array]) -> pa.Array:
-        if affected is not self._of:
-            self._ids = affected_set(affected)
-            self._of = affected  # kept, so that no other list can take its id
-        return self._ids
+        super().__init__(lambda parts: affected_set(parts))
 
 
 class AffectedCustomers(beam.PTransform):
-    """Customer ids whose timeline must be rebuilt — changed identifiers' old and new
-    customers, plus every customer of a new event — as arrays (one per shard), so a
-    side input of many ids costs a few elements, not one per id."""
+    """Customer ids whose timeline must be rebuilt whole — changed identifiers' old and new
+    customers — as arrays (one per shard), so a side input of many ids costs a few
+    elements, not one per id."""
 
     def expand(self, inputs: dict[str, beam.PCollection]) -> beam.PCollection:
-        changed = (
+        return (
             {"previous": inputs["previous"], "resolved": inputs["resolved"]}
             | "JoinIdentity" >> beam.CoGroupByKey()
             | "Changed" >> beam.FlatMap(_changes)
         )
-        touched = inputs["events"] | "NewEventCustomers" >> beam.Map(
-            lambda t: pc.unique(t.column("customer_id"))
+
+
+# A customer's first new event: its earlier rows before it stay, those at or after it move.
+FIRSTS_SCHEMA = pa.schema(
+    [
+        pa.field("customer_id", pa.string(), nullable=False),
+        pa.field("customer_key", pa.int64(), nullable=False),
+        pa.field("occurred_at", TIMESTAMP, nullable=False),
+        pa.field("event_id", pa.string(), nullable=False),
+    ]
+)
+_ORDER = [("customer_id", "ascending"), ("occurred_at", "ascending"), ("event_id", "ascending")]
+_KEYS = ["customer_id", "occurred_at", "event_id"]  # what says whether an earlier row moves
+
+
+def first_events(tables: list[pa.Table]) -> pa.Table:
+    """Each customer's first event of the tables (``FIRSTS_SCHEMA``), by customer id."""
+    keys = concat(
+        [t.select(FIRSTS_SCHEMA.names).cast(FIRSTS_SCHEMA) for t in tables], FIRSTS_SCHEMA
+    )
+    if not keys.num_rows:
+        return keys
+    ordered = keys.take(pc.sort_indices(keys, sort_keys=_ORDER))
+    return ordered.filter(pa.array(group_starts(ordered.column("customer_id"))))
+
+
+class FirstEvents(PerSideInput):
+    """``first_events`` of a side input, computed once per side-input value."""
+
+    def __init__(self) -> None:
+        super().__init__(first_events)
+
+
+def first_of(rows: pa.Table, first: pa.Table) -> tuple[np.ndarray, pa.Table]:
+    """Which rows' customers have a new event, and (for those rows, in order) its first."""
+    at = pc.index_in(rows.column("customer_id"), value_set=first.column("customer_id"))
+    has_new = pc.is_valid(at).to_numpy(zero_copy_only=False)
+    return has_new, first.take(at.filter(pa.array(has_new)))
+
+
+def not_before(rows: pa.Table, first: pa.Table) -> np.ndarray:
+    """Rows whose (occurred_at, event_id) is at or after the same position's ``first`` row."""
+    occurred, event_ids = rows.column("occurred_at"), rows.column("event_id")
+    at_or_after = pc.or_(
+        pc.greater(occurred, first.column("occurred_at")),
+        pc.and_(
+            pc.equal(occurred, first.column("occurred_at")),
+            pc.greater_equal(event_ids, first.column("event_id")),
+        ),
+    )
+    return at_or_after.to_numpy(zero_copy_only=False)
+
+
+def moving_rows(rows: pa.Table, changed: pa.Array, first: pa.Table) -> np.ndarray:
+    """Earlier rows that are rebuilt: all rows of a changed customer, and a customer's rows
+    at or after its first new event (their numbers and stages move). ``rows``: ``_KEYS``."""
+    moving = np.array(pc.is_in(rows.column("customer_id"), value_set=changed), dtype=bool)
+    has_new, mine = first_of(rows, first)
+    if has_new.any():
+        moving[has_new] |= not_before(rows.filter(pa.array(has_new)), mine)
+    return moving
+
+
+class EarlierFile(beam.DoFn):
+    """A step over earlier timeline files, with two side inputs: the changed customers' ids
+    (arrays) and the first new events (tables of ``FIRSTS_SCHEMA`` rows)."""
+
+    def setup(self) -> None:
+        self.affected_ids = AffectedIds()
+        self.firsts = FirstEvents()
+
+    def moving(self, path: str, affected: list[pa.Array], firsts: list[pa.Table]) -> np.ndarray:
+        """The file's moving rows (its key columns only are read for this)."""
+        return moving_rows(
+            read_parquet(path, _KEYS), self.affected_ids(affected), self.firsts(firsts)
         )
-        return (changed, touched) | "AllAffected" >> beam.Flatten()
 
 
-class PullRows(beam.DoFn):
-    """An earlier timeline file → the rows of affected customers, as events keyed by event-id
-    shard (the affected ids arrive as a side input)."""
+class PullRows(EarlierFile):
+    """An earlier timeline file → its moving rows (``moving_rows``), as events keyed by
+    event-id shard, to be re-stitched."""
 
     def __init__(self, shards: int) -> None:
         self.shards = shards
 
-    def setup(self) -> None:
-        self.affected_ids = AffectedIds()
-
-    def process(self, path: str, affected: list[pa.Array]) -> Iterator[tuple[int, pa.Table]]:
-        ids = self.affected_ids(affected)
-        if not len(ids):
+    def process(
+        self, path: str, affected: list[pa.Array], firsts: list[pa.Table]
+    ) -> Iterator[tuple[int, pa.Table]]:
+        moving = self.moving(path, affected, firsts)
+        if not moving.any():  # a file without a moving row is not read whole
             return
-        table = read_parquet(path)
-        rows = table.filter(pc.is_in(table.column("customer_id"), value_set=ids))
-        if rows.num_rows:
-            events = as_events(rows)
-            yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
+        events = as_events(read_parquet(path).filter(pa.array(moving)))
+        yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
 
 
-class CarryRows(beam.DoFn):
-    """An earlier timeline file → copied as is when nothing in its day changed, else its
-    unaffected rows keyed by day for the day's new file."""
+class CarryRows(EarlierFile):
+    """An earlier timeline file → copied as is when nothing in its day changed, else the
+    rows that stay, keyed by day for the day's new file."""
 
     def __init__(self, target: str) -> None:
         self.target = target
 
-    def setup(self) -> None:
-        self.affected_ids = AffectedIds()
-
     def process(
-        self, path: str, affected: list[pa.Array], rebuilt_days: list[int]
+        self, path: str, affected: list[pa.Array], firsts: list[pa.Table], rebuilt_days: list[int]
     ) -> Iterator[Any]:
         day = partition_day(path)
         if day is None:
             return
-        table = read_parquet(path)
-        ids = self.affected_ids(affected)
-        keep = pc.invert(pc.is_in(table.column("customer_id"), value_set=ids))
-        untouched = pc.all(keep).as_py() is not False
-        if untouched and day not in set(rebuilt_days):
+        moving = self.moving(path, affected, firsts)
+        if not moving.any() and day not in set(rebuilt_days):  # copied without reading it whole
             folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"
             if not FileSystems.exists(folder):
                 FileSystems.mkdirs(folder)
             FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
             return
-        kept = table.filter(keep)
+        kept = read_parquet(path).filter(pa.array(~moving))
         if kept.num_rows:
             yield day, kept
 

@@ -26,7 +26,7 @@ COUNTS = (
     "skipped_rows",
 )
 LATEST = ("max_occurred_at", "max_received_at")
-PIPELINE_FACTS = ("unconverged_nodes", "unassigned_events")
+PIPELINE_FACTS = ("unconverged_nodes", "unassigned_events", "continued_customers")
 
 
 def empty_summary() -> dict[str, Any]:

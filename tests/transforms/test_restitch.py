@@ -1,5 +1,6 @@
-"""Pulling and carrying earlier timeline rows: the affected customers' set is built once
-per side-input value, and every file still sees the set of its own side input."""
+"""Pulling and carrying earlier timeline rows: which customers are rebuilt, the affected
+customers' set built once per side-input value, and every file still sees the set of its
+own side input."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.testing.util import assert_that, equal_to
 
-from journeyline.schema import TIMELINE_SCHEMA
+from journeyline.schema import IDENTITY_MAP_SCHEMA, TIMELINE_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
 from transforms import restitch
-from transforms.restitch import AffectedIds, PullRows
+from transforms.restitch import AffectedIds, PullRows, changed_customers
 from transforms.sinks import write_parquet
 
 
@@ -65,7 +66,38 @@ def test_every_file_gives_the_rows_of_the_affected_customers(tmp_path: Path) -> 
         pulled = (
             p
             | "Files" >> beam.Create(files)
-            | "Pull" >> beam.ParDo(PullRows(4), beam.pvalue.AsList(affected))
+            | "Pull" >> beam.ParDo(PullRows(4), beam.pvalue.AsList(affected), [])
             | "Ids" >> beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
         )
         assert_that(pulled, equal_to(["c2-2025-03-01", "c2-2025-03-02", "c3-2025-03-02"]))
+
+
+def _identity(rows: list[tuple[int, str]]) -> pa.Table:
+    """Identity rows of (node, customer_id)."""
+    at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    return pa.Table.from_pylist(
+        [
+            {
+                "identifier_type": "email",
+                "identifier_value": f"v{node}",
+                "customer_id": customer,
+                "first_seen_at": at,
+                "last_seen_at": at,
+                "first_received_at": at,
+                "node": node,
+                "customer_key": node,
+                "degree": 0,
+            }
+            for node, customer in rows
+        ],
+        IDENTITY_MAP_SCHEMA,
+    )
+
+
+def test_changed_customers_are_those_of_moved_identifiers_and_optionally_new_ones() -> None:
+    previous = _identity([(1, "c1"), (2, "c2"), (3, "c3")])
+    # node 2 moved from c2 to c1 (a merge); node 4 is new, of c3; node 5 is new, of c5
+    resolved = _identity([(1, "c1"), (2, "c1"), (3, "c3"), (4, "c3"), (5, "c5")])
+    assert changed_customers(previous, resolved) == {"c1", "c2", "c3", "c5"}
+    # a new identifier changes no earlier event's customer: the batch re-stitch skips it
+    assert changed_customers(previous, resolved, new=False) == {"c1", "c2"}
