@@ -16,16 +16,15 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.batches import int_shards, split_by_shard
-from transforms.restitch import EarlierFile, first_of, not_before
-from transforms.sinks import read_parquet
+from transforms.batches import int_shards, slice_by_shard
+from transforms.restitch import EarlierFile, first_of, not_before, read_files
 from transforms.timeline import EARLIER_SCHEMA, known_identifier_mask
 
 _READ = ["customer_id", "occurred_at", "event_id", "event_type", "survey_type", "score"]
 
 
 class EarlierRows(EarlierFile):
-    """An earlier timeline file → the rows that stay of customers with new events: before
+    """Earlier timeline files → the rows that stay of customers with new events: before
     their first new event, of a customer whose identity did not change. Narrow
     (``EARLIER_SCHEMA``) and keyed by the customer shard ``BuildTimeline`` groups by.
 
@@ -37,12 +36,12 @@ class EarlierRows(EarlierFile):
         self.shards = shards
 
     def process(
-        self, path: str, affected: list[pa.Array], firsts: list[pa.Table]
+        self, paths: list[str], affected: list[pa.Array], firsts: list[pa.Table]
     ) -> Iterator[tuple[int, pa.Table]]:
         first = self.firsts(firsts)
         if not first.num_rows:
             return
-        table = read_parquet(path, [*_READ, "identifiers"])
+        table, _ = read_files(paths, [*_READ, "identifiers"])
         has_new, mine = first_of(table, first)
         if not has_new.any():
             return
@@ -61,4 +60,6 @@ class EarlierRows(EarlierFile):
             ],
             schema=EARLIER_SCHEMA,
         )
-        yield from split_by_shard(rows, int_shards(rows.column("customer_key"), self.shards))
+        # zero-copy slices, one per shard: the output goes straight into BuildTimeline's
+        # shuffle, typed KeyedTable
+        yield from slice_by_shard(rows, int_shards(rows.column("customer_key"), self.shards))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 import apache_beam as beam
@@ -194,64 +195,89 @@ def moving_rows(rows: pa.Table, changed: pa.Array, first: pa.Table) -> np.ndarra
     return moving
 
 
+def file_groups(paths: list[str] | tuple[str, ...], per_group: int) -> list[list[str]]:
+    """Earlier timeline files in groups of ``per_group``: one element per group, so the steps
+    that read them look up a side input's ids once per group, not once per day file."""
+    return [list(paths[i : i + per_group]) for i in range(0, len(paths), per_group)]
+
+
+def read_files(paths: list[str], columns: list[str]) -> tuple[pa.Table, np.ndarray]:
+    """``columns`` of several files as one table, and where each file's rows start (with
+    the end as the last offset)."""
+    tables = [read_parquet(path, columns) for path in paths]
+    offsets = np.cumsum([0, *(t.num_rows for t in tables)])
+    return pa.concat_tables(tables), offsets
+
+
 class EarlierFile(beam.DoFn):
-    """A step over earlier timeline files, with two side inputs: the changed customers' ids
-    (arrays) and the first new events (tables of ``FIRSTS_SCHEMA`` rows)."""
+    """A step over groups of earlier timeline files (``file_groups``), with two side inputs:
+    the changed customers' ids (arrays) and the first new events (tables of
+    ``FIRSTS_SCHEMA`` rows)."""
 
     def setup(self) -> None:
         self.affected_ids = AffectedIds()
         self.firsts = FirstEvents()
 
-    def moving(self, path: str, affected: list[pa.Array], firsts: list[pa.Table]) -> np.ndarray:
-        """The file's moving rows (its key columns only are read for this)."""
-        return moving_rows(
-            read_parquet(path, _KEYS), self.affected_ids(affected), self.firsts(firsts)
-        )
+    def moving(
+        self, paths: list[str], affected: list[pa.Array], firsts: list[pa.Table]
+    ) -> list[np.ndarray]:
+        """Each file's moving rows (their key columns only are read for this)."""
+        keys, offsets = read_files(paths, _KEYS)
+        moving = moving_rows(keys, self.affected_ids(affected), self.firsts(firsts))
+        return [moving[a:b] for a, b in pairwise(offsets)]
 
 
 class PullRows(EarlierFile):
-    """An earlier timeline file → its moving rows (``moving_rows``), as events keyed by
+    """Earlier timeline files → their moving rows (``moving_rows``), as events keyed by
     event-id shard, to be re-stitched."""
 
     def __init__(self, shards: int) -> None:
         self.shards = shards
 
     def process(
-        self, path: str, affected: list[pa.Array], firsts: list[pa.Table]
+        self, paths: list[str], affected: list[pa.Array], firsts: list[pa.Table]
     ) -> Iterator[tuple[int, pa.Table]]:
-        moving = self.moving(path, affected, firsts)
-        if not moving.any():  # a file without a moving row is not read whole
-            return
-        events = as_events(read_parquet(path).filter(pa.array(moving)))
-        yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
+        rows = [
+            read_parquet(path).filter(pa.array(moving))
+            for path, moving in zip(paths, self.moving(paths, affected, firsts), strict=True)
+            if moving.any()  # a file without a moving row is not read whole
+        ]
+        if rows:
+            events = as_events(pa.concat_tables(rows))
+            yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
 
 
 class CarryRows(EarlierFile):
-    """An earlier timeline file → copied as is when nothing in its day changed, else the
+    """Earlier timeline files → each copied as is when nothing in its day changed, else the
     rows that stay, keyed by day for the day's new file."""
 
     def __init__(self, target: str) -> None:
         self.target = target
 
     def process(
-        self, path: str, affected: list[pa.Array], firsts: list[pa.Table], rebuilt_days: list[int]
+        self,
+        paths: list[str],
+        affected: list[pa.Array],
+        firsts: list[pa.Table],
+        rebuilt_days: list[int],
     ) -> Iterator[Any]:
-        day = partition_day(path)
-        if day is None:
-            return
-        moving = self.moving(path, affected, firsts)
-        if not moving.any() and day not in set(rebuilt_days):  # copied without reading it whole
-            folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"
-            if not FileSystems.exists(folder):
-                FileSystems.mkdirs(folder)
-            FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
-            return
-        kept = read_parquet(path).filter(pa.array(~moving))
-        if kept.num_rows:
-            yield day, kept
+        rebuilt = set(rebuilt_days)
+        for path, moving in zip(paths, self.moving(paths, affected, firsts), strict=True):
+            day = partition_day(path)
+            if day is None:
+                continue
+            if not moving.any() and day not in rebuilt:  # copied without reading it whole
+                folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"
+                if not FileSystems.exists(folder):
+                    FileSystems.mkdirs(folder)
+                FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
+                continue
+            kept = read_parquet(path).filter(pa.array(~moving))
+            if kept.num_rows:
+                yield day, kept
 
 
-def timeline_event_ids(path: str, shards: int) -> Iterator[tuple[int, pa.Table]]:
-    """The event ids of an earlier timeline file, keyed by event-id shard (for de-dup)."""
-    ids = read_parquet(path, columns=["event_id"])
+def timeline_event_ids(paths: list[str], shards: int) -> Iterator[tuple[int, pa.Table]]:
+    """The event ids of earlier timeline files, keyed by event-id shard (for de-dup)."""
+    ids, _ = read_files(paths, ["event_id"])
     yield from split_by_shard(ids, string_shards(ids.column("event_id"), shards))

@@ -107,9 +107,10 @@ def test_a_timeline_goes_on_from_earlier_rows_as_if_built_whole(seed: int) -> No
     assert went_on.to_pylist() == expected.to_pylist()  # every column, in the same order
 
 
-def _day_file(folder: Path, rows: list[tuple[str, str, int]]) -> str:
-    """A timeline day file of (event_id, customer_id, hour) rows, all on 2025-03-02."""
-    day = dt.date(2025, 3, 2)
+def _day_file(
+    folder: Path, rows: list[tuple[str, str, int]], day: dt.date = dt.date(2025, 3, 2)
+) -> str:
+    """A timeline day file of (event_id, customer_id, hour) rows, all on ``day``."""
     table = pa.Table.from_pylist(
         [
             {
@@ -130,7 +131,7 @@ def _day_file(folder: Path, rows: list[tuple[str, str, int]]) -> str:
         ],
         TIMELINE_SCHEMA,
     )
-    return write_parquet(table, str(folder / "event_date=2025-03-02" / "part-0.parquet"))
+    return write_parquet(table, str(folder / f"event_date={day.isoformat()}" / "part-0.parquet"))
 
 
 def _firsts(rows: list[tuple[str, str, int, int]]) -> pa.Table:
@@ -187,7 +188,7 @@ def test_every_earlier_row_stays_in_place_or_moves_and_the_stayers_give_the_cont
     with local_pipeline() as p:
         changed = beam.pvalue.AsList(p | "Changed" >> beam.Create([pa.array(["c5"])]))
         first = beam.pvalue.AsList(p | "Firsts" >> beam.Create(firsts))
-        files = p | "Files" >> beam.Create([path])
+        files = p | "Files" >> beam.Create([[path]])  # one group of one file
         pulled = files | "Pull" >> beam.ParDo(PullRows(4), changed, first)
         carried = files | "Carry" >> beam.ParDo(
             CarryRows(str(tmp_path / "next")), changed, first, []
@@ -217,13 +218,17 @@ def test_every_earlier_row_stays_in_place_or_moves_and_the_stayers_give_the_cont
 
 
 def test_a_day_without_moving_rows_or_new_rows_is_copied_as_a_file(tmp_path: Path) -> None:
-    path = _day_file(tmp_path, [("e1", "c1", 8), ("e2", "c2", 9)])
+    """Two days in one group: the first day has no moving row and no new row (copied), the
+    second a row after c1's first new event (its other rows come back to be rewritten)."""
+    first_day = _day_file(tmp_path, [("e1", "c1", 8), ("e2", "c2", 9)], dt.date(2025, 3, 1))
+    second_day = _day_file(tmp_path, [("e3", "c1", 12), ("e4", "c2", 9), ("e5", "c3", 1)])
     carry = CarryRows(str(tmp_path / "next"))
     carry.setup()
-    firsts = [_firsts([("n1", "c1", 11, 10)])]
-    assert list(carry.process(path, [], firsts, [20150])) == []
-    copied = tmp_path / "next" / "event_date=2025-03-02" / "part-0.parquet"
-    assert copied.read_bytes() == Path(path).read_bytes()
-    # the same day with a new row in it: its rows come back to be written with the new ones
-    [(day, rows)] = carry.process(path, [], firsts, [20149])
-    assert day == 20149 and rows.column("event_id").to_pylist() == ["e1", "e2"]
+    firsts = [_firsts([("n1", "c1", 11, 10)])]  # c1's first new event: 2025-03-02 10h
+    [(day, rows)] = carry.process([first_day, second_day], [], firsts, [])
+    copied = tmp_path / "next" / "event_date=2025-03-01" / "part-0.parquet"
+    assert copied.read_bytes() == Path(first_day).read_bytes()
+    assert day == 20149 and rows.column("event_id").to_pylist() == ["e4", "e5"]
+    # a day that gets new rows is rewritten, though none of its own rows moves
+    [(day, rows)] = carry.process([first_day], [], firsts, [20148])
+    assert day == 20148 and rows.column("event_id").to_pylist() == ["e1", "e2"]

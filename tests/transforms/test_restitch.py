@@ -14,7 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from journeyline.schema import IDENTITY_MAP_SCHEMA, TIMELINE_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
 from transforms import restitch
-from transforms.restitch import AffectedIds, PullRows, changed_customers
+from transforms.restitch import AffectedIds, PullRows, changed_customers, file_groups
 from transforms.sinks import write_parquet
 
 
@@ -65,7 +65,7 @@ def test_every_file_gives_the_rows_of_the_affected_customers(tmp_path: Path) -> 
         affected = p | "Affected" >> beam.Create([pa.array(["c2"]), pa.array(["c3", "c2"])])
         pulled = (
             p
-            | "Files" >> beam.Create(files)
+            | "Files" >> beam.Create(file_groups(files, 2))  # groups of two files and one
             | "Pull" >> beam.ParDo(PullRows(4), beam.pvalue.AsList(affected), [])
             | "Ids" >> beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
         )
