@@ -1,6 +1,6 @@
 """A timeline that goes on: new events numbered and staged from a customer's earlier rows
-give the rows of a timeline built whole, and customers with an earlier row at or after
-their first new event are named to be rebuilt."""
+give the rows of a timeline built whole, and every earlier row either stays in place or
+moves (all rows of a changed customer, a customer's rows at or after its first new event)."""
 
 from __future__ import annotations
 
