@@ -103,6 +103,13 @@ INGEST_FIELDS: list[pa.Field] = [
 PROVENANCE_FIELD = pa.field("input_file", pa.string())
 EVENT_SCHEMA = pa.schema([*CANONICAL_FIELDS, *INGEST_FIELDS, PROVENANCE_FIELD])
 
+# The order of a customer's events (SPEC §5: event_seq numbers them in it). Incremental
+# runs rely on it too: a customer's earlier rows before its first new event keep their place.
+TIMELINE_ORDER = [
+    ("customer_id", "ascending"),
+    ("occurred_at", "ascending"),
+    ("event_id", "ascending"),
+]
 TIMELINE_SCHEMA = pa.schema(
     [
         pa.field("event_id", pa.string(), nullable=False),

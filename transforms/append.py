@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from transforms.batches import int_shards, slice_by_shard
-from transforms.restitch import EarlierFile, first_of, not_before, read_files
+from transforms.restitch import EarlierFile, read_files, row_fates
 from transforms.timeline import EARLIER_SCHEMA, known_identifier_mask
 
 _READ = ["customer_id", "occurred_at", "event_id", "event_type", "survey_type", "score"]
@@ -42,15 +41,11 @@ class EarlierRows(EarlierFile):
         if not first.num_rows:
             return
         table, _ = read_files(paths, [*_READ, "identifiers"])
-        has_new, mine = first_of(table, first)
-        if not has_new.any():
-            return
-        table = table.filter(pa.array(has_new))
-        changed = pc.is_in(table.column("customer_id"), value_set=self.affected_ids(affected))
-        stays = ~not_before(table, mine) & ~changed.to_numpy(zero_copy_only=False)
+        moving, has_new, mine = row_fates(table, self.affected_ids(affected), first)
+        stays = has_new & ~moving
         if not stays.any():
             return
-        table, mine = table.filter(pa.array(stays)), mine.filter(pa.array(stays))
+        table, mine = table.filter(pa.array(stays)), mine.filter(pa.array(stays[has_new]))
         rows = pa.Table.from_arrays(
             [
                 table.column("customer_id"),

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.io.filesystems import FileSystems
 
-from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA, TIMESTAMP
+from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA, TIMELINE_ORDER, TIMESTAMP
 from transforms.batches import concat, group_starts, lookup, split_by_shard, string_shards
 from transforms.sinks import read_parquet
 
@@ -143,8 +143,7 @@ FIRSTS_SCHEMA = pa.schema(
         pa.field("event_id", pa.string(), nullable=False),
     ]
 )
-_ORDER = [("customer_id", "ascending"), ("occurred_at", "ascending"), ("event_id", "ascending")]
-_KEYS = ["customer_id", "occurred_at", "event_id"]  # what says whether an earlier row moves
+_KEYS = [name for name, _ in TIMELINE_ORDER]  # what says whether an earlier row moves
 
 
 def first_events(tables: list[pa.Table]) -> pa.Table:
@@ -154,7 +153,7 @@ def first_events(tables: list[pa.Table]) -> pa.Table:
     )
     if not keys.num_rows:
         return keys
-    ordered = keys.take(pc.sort_indices(keys, sort_keys=_ORDER))
+    ordered = keys.take(pc.sort_indices(keys, sort_keys=TIMELINE_ORDER))
     return ordered.filter(pa.array(group_starts(ordered.column("customer_id"))))
 
 
@@ -185,14 +184,19 @@ def not_before(rows: pa.Table, first: pa.Table) -> np.ndarray:
     return at_or_after.to_numpy(zero_copy_only=False)
 
 
-def moving_rows(rows: pa.Table, changed: pa.Array, first: pa.Table) -> np.ndarray:
-    """Earlier rows that are rebuilt: all rows of a changed customer, and a customer's rows
-    at or after its first new event (their numbers and stages move). ``rows``: ``_KEYS``."""
+def row_fates(
+    rows: pa.Table, changed: pa.Array, first: pa.Table
+) -> tuple[np.ndarray, np.ndarray, pa.Table]:
+    """What becomes of earlier rows (``_KEYS`` at least): (moving, has_new, first).
+
+    A row moves (is rebuilt) when its customer changed, or when it comes at or after its
+    customer's first new event (its number and stage move); every other row stays.
+    ``has_new``: its customer has a new event; ``first``: that event, for those rows."""
     moving = np.array(pc.is_in(rows.column("customer_id"), value_set=changed), dtype=bool)
     has_new, mine = first_of(rows, first)
     if has_new.any():
         moving[has_new] |= not_before(rows.filter(pa.array(has_new)), mine)
-    return moving
+    return moving, has_new, mine
 
 
 def file_groups(paths: list[str] | tuple[str, ...], per_group: int) -> list[list[str]]:
@@ -223,12 +227,12 @@ class EarlierFile(beam.DoFn):
     ) -> list[np.ndarray]:
         """Each file's moving rows (their key columns only are read for this)."""
         keys, offsets = read_files(paths, _KEYS)
-        moving = moving_rows(keys, self.affected_ids(affected), self.firsts(firsts))
+        moving, _, _ = row_fates(keys, self.affected_ids(affected), self.firsts(firsts))
         return [moving[a:b] for a, b in pairwise(offsets)]
 
 
 class PullRows(EarlierFile):
-    """Earlier timeline files → their moving rows (``moving_rows``), as events keyed by
+    """Earlier timeline files → their moving rows (``row_fates``), as events keyed by
     event-id shard, to be re-stitched."""
 
     def __init__(self, shards: int) -> None:

@@ -22,7 +22,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeyline.config import StagesConfig
-from journeyline.schema import ANONYMOUS_IDENTIFIER_TYPES, TIMELINE_SCHEMA, TIMESTAMP
+from journeyline.schema import (
+    ANONYMOUS_IDENTIFIER_TYPES,
+    TIMELINE_ORDER,
+    TIMELINE_SCHEMA,
+    TIMESTAMP,
+)
 from transforms.batches import KeyedTable, concat, group_starts, int_shards, slice_by_shard
 from transforms.identity import ASSIGNED_EVENT_SCHEMA
 from transforms.pooled import PooledDoFn
@@ -30,7 +35,6 @@ from transforms.restitch import RESTITCHED
 from transforms.stages import StageMachine, run_columns
 
 ACCEPTED = "accepted"
-_ORDER = [("customer_id", "ascending"), ("occurred_at", "ascending"), ("event_id", "ascending")]
 # What the stage machine reads of a row, besides whether it has a known identifier.
 _STAGE_KEYS = ["customer_id", "occurred_at", "event_type", "survey_type", "score"]
 # An earlier timeline row of a customer whose timeline goes on (in flight only): what
@@ -83,7 +87,7 @@ def build_timeline(
     """
     if not events.num_rows:
         return TIMELINE_SCHEMA.empty_table()
-    order_keys = events.select([name for name, _ in _ORDER])
+    order_keys = events.select([name for name, _ in TIMELINE_ORDER])
     keys = events.select(_STAGE_KEYS)
     known = known_identifier_mask(events.column("identifiers"))
     if earlier is not None and earlier.num_rows:
@@ -94,7 +98,7 @@ def build_timeline(
         known = np.concatenate(
             [known, earlier.column("has_known_identifier").to_numpy(zero_copy_only=False)]
         )
-    by_customer = pc.sort_indices(order_keys, sort_keys=_ORDER).to_numpy()
+    by_customer = pc.sort_indices(order_keys, sort_keys=TIMELINE_ORDER).to_numpy()
     keys = keys.take(by_customer)
     starts = group_starts(keys.column("customer_id"))
     seq = sequence_numbers(starts)
