@@ -2,12 +2,12 @@
 
 ``RowContract`` checks one dict at a time and is the definition of the contract.
 Reading a million canonical lines through it costs a minute of Python, so this
-module accepts the common case in bulk: it proves a record clean with a few
-cheap checks per field, parses timestamps with one Arrow cast per batch and
-builds the Arrow table from columns. Any record it cannot prove clean — a
-missing or derived id, a number where text belongs, an odd timestamp, a
-rejection of any kind — goes to ``RowContract`` unchanged, so accepted rows,
-rejections and their reasons are exactly those of the per-row contract
+module accepts the common case in bulk: Arrow converts a batch's text fields in one
+call, the checks run on Arrow columns, timestamps are parsed with one cast, and
+identifiers are normalised once per distinct value. Any record it cannot prove clean
+— a field of the wrong type, a missing or derived id, an odd timestamp, a rejection
+of any kind — goes to ``RowContract`` unchanged, so accepted rows, rejections and
+their reasons are exactly those of the per-row contract
 (``tests/transforms/test_fast_contract.py`` proves it on generated and random data).
 """
 
@@ -30,21 +30,22 @@ from transforms.identifiers import MAX_IDENTIFIER_CHARS, normalise_email, normal
 
 _MAX_TEXT = 1024
 _TEXT_FIELDS = ("account_id", "channel", "campaign_id", "message_theme", "currency")
-# Every field the columnar contract reads, in the order ``_fields`` returns them.
-_FIELDS = (
+# The fields that hold text or nothing, converted by Arrow (``text_struct``).
+_STRINGS = (
     "event_id",
     "source",
     "stream",
     "event_type",
     "survey_type",
     *_TEXT_FIELDS,
-    "score",
     "occurred_at",
     "received_at",
-    "identifiers",
-    "amount",
-    "properties",
 )
+_STRUCT = pa.struct([(name, pa.string()) for name in _STRINGS])
+# The fields read in Python: a number, an amount (number or text) and two objects.
+_OTHERS = ("identifiers", "score", "amount", "properties")
+_CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
+_CHUNK = 4096  # records per Arrow conversion: a record that fails costs its chunk's halving
 # ISO-8601 with a zone, fields in range: the shapes Arrow's cast reads exactly as
 # datetime.fromisoformat does (an impossible day such as 02-30 is caught when casting).
 _ISO_ZONED = (
@@ -69,29 +70,12 @@ def _amount(value: Any) -> Decimal | None:
     return amount
 
 
-def _clean_text(value: Any) -> tuple[bool, str | None]:
-    """(provably clean, value): text already trimmed and short, or nothing at all."""
-    if value is None or value == "":
-        return True, None
-    if type(value) is str and value.strip() is value and len(value) <= _MAX_TEXT:
-        return True, value
-    return False, None
-
-
-def text_column(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
+def text_column(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """A text field of many records at once: (values with "" as null, provably-clean mask).
 
-    Mirrors ``_clean_text``: None or "" is nothing; other text must already be trimmed and
-    at most 1,024 characters; anything else (numbers, lists, untrimmed text) is not clean.
+    None or "" is nothing; other text must already be trimmed and at most 1,024
+    characters (``text_struct`` has let only text and nulls through).
     """
-    # Arrow takes only text and None here (and bytes, which parsed JSON never holds): a
-    # number, boolean, list or object raises, and the column is checked value by value.
-    try:
-        arr = pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        pairs = [_clean_text(v) for v in values]
-        mask = np.fromiter((ok for ok, _ in pairs), bool, len(pairs))
-        return pa.array([v if ok else None for ok, v in pairs], pa.string()), mask
     empty = pc.equal(arr, "")
     clean = pc.or_kleene(
         pc.is_null(arr),
@@ -107,6 +91,34 @@ def text_column(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     )
     mask = np.asarray(clean.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
     return pc.if_else(empty.fill_null(False), pa.scalar(None, pa.string()), arr), mask
+
+
+def text_struct(objects: Sequence[dict[str, Any]]) -> tuple[pa.StructArray, np.ndarray]:
+    """The text fields of many records as one Arrow struct, and which records converted.
+
+    Arrow builds a chunk of records in one call, far faster than reading the fields out
+    in Python. A record with anything but text or null in one of these fields (a number,
+    a list, an object) fails its chunk; the chunk is halved until that record stands
+    alone, and it comes out as a null row marked unconverted (it falls back).
+    """
+    parts: list[pa.Array] = []
+    converted = np.ones(len(objects), bool)
+
+    def convert(lo: int, hi: int) -> None:
+        try:
+            parts.append(pa.array(objects[lo:hi], _STRUCT))
+        except _CONVERSION_ERRORS:
+            if hi - lo == 1:
+                parts.append(pa.nulls(1, _STRUCT))
+                converted[lo] = False
+                return
+            mid = (lo + hi) // 2
+            convert(lo, mid)
+            convert(mid, hi)
+
+    for lo in range(0, len(objects), _CHUNK):
+        convert(lo, min(lo + _CHUNK, len(objects)))
+    return pa.concat_arrays(parts) if parts else pa.array([], _STRUCT), converted
 
 
 def number_column(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,15 +142,23 @@ def number_column(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.nda
     return out, present, clean
 
 
-def _fields(objects: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
-    """``_FIELDS`` of many records as columns: field → the field's value (or None) per record.
+def _fields(objects: list[dict[str, Any]], names: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    """``names`` of many records as columns: field → the field's value (or None) per record.
 
     One pass that reads every field of a record while it is at hand, then one transpose:
     freshly parsed records lie far apart in memory, and a pass per field (visiting every
     record again for each) costs about twice as much.
     """
-    rows = [tuple(map(record.get, _FIELDS)) for record in objects]
-    return dict(zip(_FIELDS, zip(*rows, strict=True), strict=True))
+    rows = [tuple(map(record.get, names)) for record in objects]
+    return dict(zip(names, zip(*rows, strict=True), strict=True))
+
+
+def _identifier_text(value: Any) -> str | None:
+    """What ``IdentifierRules.normalise`` reads of a raw identifier: text as it is, a whole
+    number as its digits, anything else (a boolean, a float, an object) nothing."""
+    if type(value) is str:
+        return value
+    return str(value) if type(value) is int else None
 
 
 @dataclass
@@ -149,6 +169,18 @@ class FastResult:
     accepted: list[int]
     fallback: list[int]
     identifiers_dropped: int
+
+
+@dataclass
+class _Identifiers:
+    """The identifiers of a batch's candidate records, normalised: the candidates that kept
+    at least one and none forgotten, how many each kept, and the kept ones themselves."""
+
+    usable: np.ndarray  # per record: kept one or more, none of them suppressed
+    kept: np.ndarray  # per record: how many of its identifiers were kept
+    rows: np.ndarray  # per kept identifier, in record order then type order: its record
+    keys: pa.Array
+    values: pa.Array
 
 
 class FastCanonical:
@@ -202,6 +234,51 @@ class FastCanonical:
             return None, True
         return (self.hasher.value(id_type, value) if self.hasher else value), False
 
+    def _identifiers(
+        self, n: int, rows: np.ndarray, keys: list[str], raw: list[Any]
+    ) -> _Identifiers:
+        """Normalise every identifier of the candidates (``rows``: each one's record) once
+        per distinct (type, raw value) pair, and keep them in each record's type order.
+
+        Tens of thousands of events share a few thousand identifiers, so the Python that
+        normalises (and, with privacy on, hashes and checks suppression) runs per pair.
+        """
+        types_arr = pc.dictionary_encode(pa.array(keys, pa.string()))
+        try:
+            raw_arr = pa.array(raw, pa.string())
+        except _CONVERSION_ERRORS:  # a number among them, or a value that is not text
+            raw_arr = pa.array([_identifier_text(v) for v in raw], pa.string())
+        texts_arr = pc.dictionary_encode(raw_arr)
+        types = types_arr.dictionary.to_pylist()
+        texts = [*texts_arr.dictionary.to_pylist(), None]  # a null value: past the end
+        width = len(texts)
+        codes = types_arr.indices.to_numpy().astype(np.int64) * width
+        codes += texts_arr.indices.fill_null(width - 1).to_numpy()
+        pairs, of_pair = np.unique(codes, return_inverse=True)
+        values: list[str | None] = []
+        barred = np.zeros(len(pairs), bool)
+        suppressed, hasher = self.suppressed, self.hasher
+        for u, code in enumerate(pairs.tolist()):
+            id_type, text = types[code // width], texts[code % width]
+            value = None if text is None else self._identifier(id_type, text)[0]
+            values.append(value)
+            if value is not None and suppressed:
+                barred[u] = hasher.suppression(id_type, value) in suppressed
+        kept = np.fromiter((v is not None for v in values), bool, len(values))[of_pair]
+        per_record = np.bincount(rows[kept], minlength=n)
+        forgotten = np.bincount(rows[kept & barred[of_pair]], minlength=n) > 0
+        rank = np.empty(len(types), np.int64)
+        rank[sorted(range(len(types)), key=types.__getitem__)] = np.arange(len(types))
+        order = np.lexsort((rank[types_arr.indices.to_numpy()], rows))
+        order = order[kept[order]]
+        return _Identifiers(
+            usable=(per_record > 0) & ~forgotten,
+            kept=per_record,
+            rows=rows[order],
+            keys=types_arr.dictionary.take(types_arr.indices.take(pa.array(order))),
+            values=pa.array(values, pa.string()).take(pa.array(of_pair[order])),
+        )
+
     def _redacted(self, properties: pa.Array) -> pa.Array:
         """``RowContract.properties_text``'s redaction, for a column of properties."""
         return properties if self.hasher is None else self.hasher.redact_own_json_column(properties)
@@ -214,11 +291,10 @@ class FastCanonical:
         if not n:
             return FastResult(None, [], list(range(len(records))), 0)
 
-        column = _fields(objects)
-        ok = np.ones(n, bool)
+        strings, ok = text_struct(objects)
         text: dict[str, pa.Array] = {}
         for field in ("event_id", "source", "stream", "event_type", "survey_type", *_TEXT_FIELDS):
-            text[field], clean = text_column(column[field])
+            text[field], clean = text_column(strings.field(field))
             ok &= clean
         ok &= pc.is_valid(text["event_id"]).to_numpy(zero_copy_only=False)
         stream = text["stream"]
@@ -231,6 +307,7 @@ class FastCanonical:
         ok &= known.fill_null(False).to_numpy(zero_copy_only=False)
         source = text["source"].fill_null(self.source.name)
 
+        column = _fields(objects, _OTHERS)
         scores, scored, clean = number_column(column["score"])
         ok &= clean
         survey = pc.utf8_lower(text["survey_type"])
@@ -247,74 +324,58 @@ class FastCanonical:
             & (scores >= low)
             & (scores <= high)
         )
+        occurred = strings.field("occurred_at")  # required: a missing time falls back
+        ok &= pc.is_valid(occurred).to_numpy(zero_copy_only=False)
+        received = strings.field("received_at")  # "" is missing, as in RowContract
+        received = pc.if_else(pc.equal(received, "").fill_null(False), None, received)
 
-        occurred_raw = column["occurred_at"]
-        received_raw = column["received_at"]
-        # Times are text (received_at may be missing). When the types alone say every value
-        # passes (the common batch), the row-by-row test is skipped.
-        if not set(map(type, occurred_raw)) <= {str}:
-            ok &= np.fromiter((type(v) is str for v in occurred_raw), bool, n)
-        if not set(map(type, received_raw)) <= {str, type(None)}:
-            ok &= np.fromiter(
-                (v is None or v == "" or type(v) is str for v in received_raw), bool, n
-            )
-
-        keep: list[int] = []
-        row_dropped: list[int] = []
-        amounts: list[Decimal | None] = []
-        properties: list[bytes | None] = []
-        id_offsets = [0]
+        # Per candidate, the checks that need Python: identifiers an object with entries
+        # (read out here, normalised below), a clean amount, properties an object or none.
+        candidates = np.flatnonzero(ok)
+        counts: list[int] = []
         id_keys: list[str] = []
-        id_values: list[str] = []
-        all_ids = column["identifiers"]
-        all_amounts = column["amount"]
-        all_props = column["properties"]
-        identifier = self._identifier
-        hasher, suppressed = self.hasher, self.suppressed
-        # Per record, in order: the checks that need Python, then the record's identifiers
-        # straight into id_keys / id_values (taken back out if the record falls back).
-        for j in np.flatnonzero(ok).tolist():
-            raw_ids = all_ids[j]
-            if type(raw_ids) is not dict or not raw_ids:
+        id_raw: list[Any] = []
+        amounts: dict[int, Decimal] = {}
+        all_ids, all_amounts, all_props = (
+            column[f] for f in ("identifiers", "amount", "properties")
+        )
+        for j in candidates.tolist():
+            raw_ids, props = all_ids[j], all_props[j]
+            if (
+                type(raw_ids) is not dict
+                or not raw_ids
+                or not (props is None or type(props) is dict)
+            ):
+                counts.append(0)
                 continue
             amount = all_amounts[j]
             if amount is not None and amount != "":
                 amount = _amount(amount)
                 if amount is None:
+                    counts.append(0)
                     continue
-            else:
-                amount = None
-            props = all_props[j]
-            if props is not None and type(props) is not dict:
-                continue
-            first = len(id_keys)
-            for id_type in sorted(raw_ids):
-                value = identifier(id_type, raw_ids[id_type])[0]
-                if value is not None:
-                    id_keys.append(id_type)
-                    id_values.append(value)
-            kept = len(id_keys) - first
-            if not kept or (
-                suppressed
-                and any(
-                    hasher.suppression(t, v) in suppressed
-                    for t, v in zip(id_keys[first:], id_values[first:], strict=True)
-                )
-            ):
-                del id_keys[first:], id_values[first:]
-                continue  # RowContract says why (no identifier left, or a forgotten person)
-            keep.append(j)
-            row_dropped.append(len(raw_ids) - kept)
-            amounts.append(amount)
-            properties.append(properties_bytes(props))  # redacted below, all at once
-            id_offsets.append(len(id_keys))
-        accepted = [positions[j] for j in keep]
+                amounts[j] = amount
+            id_keys += raw_ids
+            id_raw += raw_ids.values()
+            counts.append(len(raw_ids))
+        raw_count = np.zeros(n, np.int64)
+        raw_count[candidates] = counts
+        ok &= raw_count > 0
+        ids = self._identifiers(n, np.repeat(candidates, counts), id_keys, id_raw)
+        ok &= ids.usable  # RowContract says why not (no identifier left, a forgotten person)
+
+        keep = np.flatnonzero(ok)
+        accepted = [positions[j] for j in keep.tolist()]
         taken = np.zeros(len(records), bool)
         taken[np.asarray(accepted, np.intp)] = True
         fallback = np.flatnonzero(~taken).tolist()  # every other position, in order
-        if not keep:
+        if not len(keep):
             return FastResult(None, [], fallback, 0)
-        rows = pa.array(keep, pa.int64())
+        rows = pa.array(keep)
+        in_kept = ok[ids.rows]
+        offsets = np.zeros(len(keep) + 1, np.int32)
+        np.cumsum(ids.kept[keep], out=offsets[1:])
+        properties = [properties_bytes(all_props[j]) for j in keep.tolist()]
         cols: dict[str, Any] = {
             "event_id": text["event_id"].take(rows),
             "source": source.take(rows),
@@ -324,45 +385,43 @@ class FastCanonical:
             "score": pa.array(
                 np.where(scored, scores, np.nan)[keep], pa.float64(), mask=~scored[keep]
             ),
-            "amount": pa.array(amounts, AMOUNT),
+            "amount": pa.array([amounts.get(j) for j in keep.tolist()], AMOUNT),
             "properties": self._redacted(pa.array(properties, pa.binary()).cast(pa.string())),
+            "identifiers": pa.MapArray.from_arrays(
+                pa.array(offsets),
+                ids.keys.filter(pa.array(in_kept)),
+                ids.values.filter(pa.array(in_kept)),
+            ).cast(IDENTIFIERS),
         }
         for field in _TEXT_FIELDS:
             cols[field] = text[field].take(rows)
+        dropped = raw_count[keep] - ids.kept[keep]
         return self._finish(
             cols,
-            [occurred_raw[j] for j in keep],
-            [received_raw[j] or None for j in keep],
-            id_offsets,
-            id_keys,
-            id_values,
+            occurred.take(rows),
+            received.take(rows),
             accepted,
             fallback,
-            row_dropped,
+            dropped,
             received_fallback,
         )
 
     def _finish(
         self,
-        cols: dict[str, list[Any]],
-        occurred_raw: list[str],
-        received_raw: list[str | None],
-        id_offsets: list[int],
-        id_keys: list[str],
-        id_values: list[str],
+        cols: dict[str, pa.Array],
+        occurred: pa.Array,
+        received: pa.Array,
         keep: list[int],
         fallback: list[int],
-        row_dropped: list[int],
+        row_dropped: np.ndarray,
         received_fallback: datetime,
     ) -> FastResult:
         """Parse the timestamps in bulk; rows whose time is odd or out of bounds fall back."""
-        occurred = pa.array(occurred_raw, pa.string())
-        received = pa.array(received_raw, pa.string())
         shaped = pc.and_kleene(
             pc.match_substring_regex(occurred, _ISO_ZONED),
             pc.or_kleene(pc.is_null(received), pc.match_substring_regex(received, _ISO_ZONED)),
         )
-        good = np.asarray(shaped.to_numpy(zero_copy_only=False), dtype=bool)
+        good = np.asarray(shaped.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         fallback_us = to_micros(received_fallback)
         occurred_us = np.zeros(len(keep), np.int64)
         received_us = np.full(len(keep), fallback_us, np.int64)
@@ -382,11 +441,6 @@ class FastCanonical:
         columns: dict[str, Any] = dict(cols)
         columns["occurred_at"] = pa.array(occurred_us, pa.int64()).cast(TIMESTAMP)
         columns["received_at"] = pa.array(received_us, pa.int64()).cast(TIMESTAMP)
-        columns["identifiers"] = pa.MapArray.from_arrays(
-            pa.array(id_offsets, pa.int32()),
-            pa.array(id_keys, pa.string()),
-            pa.array(id_values, pa.string()),
-        ).cast(IDENTIFIERS)
         columns["input_source"] = [self.source.name] * len(keep)
         columns["record_hash"] = [0] * len(keep)  # the caller fills it from the raw lines
         columns["input_file"] = [None] * len(keep)  # and this from the file it read
@@ -396,8 +450,7 @@ class FastCanonical:
         ]
         table = pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA).take(rows)
         accepted = [keep[j] for j in np.flatnonzero(good)]
-        dropped = int(np.asarray(row_dropped, np.int64)[good].sum())
-        return FastResult(table, accepted, fallback, dropped)
+        return FastResult(table, accepted, fallback, int(row_dropped[good].sum()))
 
 
 def _castable(strings: pa.Array, candidates: np.ndarray) -> np.ndarray:

@@ -44,6 +44,9 @@ from transforms.records import SKIPPED_ROW, InputFile, RawRecord
 QUARANTINE = "quarantine"
 STATS = "stats"
 _LOG = logging.getLogger("journeyline.read")
+# Canonical lines parsed per call of orjson over a run (one Python step per run, not per
+# line); a run with a bad line in it is parsed again line by line.
+_RUN = 128
 # The tagged outputs' types: tables go through ArrowTableCoder, whose size estimate (Beam
 # samples every step's output sizes) is free, where an untyped table would be pickled.
 _OUTPUT_TYPES = {QUARANTINE: pa.Table, STATS: dict[str, Any]}
@@ -285,6 +288,37 @@ class ParseSourceFile(beam.DoFn):
             if paused:
                 gc.enable()
 
+    def _lines_one_by_one(
+        self,
+        run: list[bytes],
+        first: int,
+        path: str,
+        values: list[Any],
+        numbers: list[int],
+        slow: list[tuple[int, RawRecord]],
+    ) -> None:
+        """Lines of a run that did not parse as a whole (``first``: the first one's number):
+        each well-formed one into ``values``, the rest through ``parse_line`` (the file's
+        first line always, for its byte-order mark), rejections into ``slow``."""
+        max_bytes = self.config.contract.max_raw_bytes
+        loads, malformed = orjson.loads, orjson.JSONDecodeError
+        for number, line in enumerate(run, first):
+            if number > 1 and len(line) <= max_bytes:
+                try:
+                    values.append(loads(line))
+                    numbers.append(number)
+                    continue
+                except malformed:
+                    pass
+            record = parse_line(line, f"{path}:{number}", max_bytes, number == 1)
+            if record is None:
+                continue
+            if isinstance(record.value, Rejection):
+                slow.append((number, record))
+            else:
+                values.append(record.value)
+                numbers.append(number)
+
     def _parse_canonical(
         self, source: SourceConfig, path: str, received: datetime
     ) -> Iterator[Any]:
@@ -306,22 +340,17 @@ class ParseSourceFile(beam.DoFn):
             values: list[Any] = []
             numbers: list[int] = []  # the line number of each value (lines[number - 1])
             slow: list[tuple[int, RawRecord]] = []  # (line number, record) for RowContract
-            for number, line in enumerate(lines[start : start + batch_rows], start + 1):
-                if number > 1 and len(line) <= max_bytes:
-                    try:  # the common case: a well-formed line, parsed straight from bytes
-                        values.append(loads(line))
-                        numbers.append(number)
+            end = min(start + batch_rows, len(lines))
+            for lo in range(start, end, _RUN):
+                run = lines[lo : min(lo + _RUN, end)]
+                if lo and max(map(len, run)) <= max_bytes:
+                    try:  # the common case: a run of well-formed lines, parsed from bytes
+                        values += list(map(loads, run))
+                        numbers += range(lo + 1, lo + 1 + len(run))
                         continue
                     except malformed:
                         pass
-                record = parse_line(line, f"{path}:{number}", max_bytes, number == 1)
-                if record is None:
-                    continue
-                if isinstance(record.value, Rejection):
-                    slow.append((number, record))
-                else:
-                    values.append(record.value)
-                    numbers.append(number)
+                self._lines_one_by_one(run, lo + 1, path, values, numbers, slow)
             result = fast.accept(values, received)
             if result.table is not None:
                 tally.stats["input_count"] += len(result.accepted)

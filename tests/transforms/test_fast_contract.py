@@ -258,3 +258,64 @@ def test_properties_are_redacted_as_the_row_contract_redacts_them() -> None:
     texts = fast.table.column("properties").to_pylist()
     assert "Ann@Acme" not in texts[0] and texts[1] == '{"Phone":"[phone]","page":"/x"}'
     assert texts[3] == '{"page_url":"https://example.com/pricing"}' and texts[5] is None
+
+
+def test_one_record_of_the_wrong_type_falls_back_alone() -> None:
+    """Arrow converts a chunk of records at once; a record it cannot convert (a number
+    where text belongs) is found by halving the chunk, and only it takes the row path."""
+    base = {
+        "event_type": "page_viewed",
+        "occurred_at": "2025-03-04T10:11:12Z",
+        "identifiers": {"anonymous_id": "a1"},
+    }
+    records: list[Any] = [{**base, "event_id": f"e{i}"} for i in range(5000)]
+    records[1234] = {**base, "event_id": 1234}
+    records[4321] = {**base, "event_id": "e4321", "channel": ["web"]}
+    fast = FastCanonical(contract()).accept(records, RECEIVED)
+    assert fast.fallback == [1234, 4321]
+    assert_same(records[1230:1240] + records[4320:4325])
+
+
+def test_identifiers_are_normalised_per_value_as_the_row_contract_does() -> None:
+    base = {"event_type": "page_viewed", "occurred_at": "2025-03-04T10:11:12Z"}
+    identifiers: list[Any] = [
+        {"user_id": 42, "email": " Ann@Acme.example "},  # a number is read as its digits
+        {"user_id": "42", "favourite": "x"},  # an unknown type is dropped and counted
+        {"email": "ann@acme.example", "anonymous_id": True},
+        {"phone": "+1 415-555-2671", "anonymous_id": "  "},
+        [["email", "ann@acme.example"]],  # pairs are not an object: the row path says so
+        {"anonymous_id": None, "email": "null"},
+    ]
+    records = [
+        {**base, "event_id": f"e{i}", "identifiers": ids} for i, ids in enumerate(identifiers)
+    ]
+    fast = FastCanonical(contract()).accept(records, RECEIVED)
+    assert fast.accepted == [0, 1, 2, 3]
+    first = fast.table.column("identifiers").to_pylist()[0]
+    assert [k for k, _ in first] == ["email", "user_id"] and first[1] == ("user_id", "42")
+    assert_same(records)
+
+
+def test_a_forgotten_persons_events_fall_back_to_be_rejected_with_the_reason() -> None:
+    """With suppressions, a record holding a forgotten identifier is not accepted in bulk:
+    the row path rejects it as suppressed, and the person's other identifiers do not help."""
+    config = default_config()
+    hasher = RowContract(config, SourceConfig("web", "canonical", "/x")).hasher
+    assert hasher is not None  # e-mails are hashed by default
+    forgotten = hasher.value("email", "gone@acme.example")
+    config = config.with_suppressions(frozenset({hasher.suppression("email", forgotten)}))
+    c = RowContract(config, SourceConfig("web", "canonical", "/x", stream="marketing"))
+    base = {"event_type": "page_viewed", "occurred_at": "2025-03-04T10:11:12Z"}
+    records = [
+        {**base, "event_id": "e0", "identifiers": {"email": " Gone@Acme.example"}},
+        {**base, "event_id": "e1", "identifiers": {"email": "kept@acme.example"}},
+        {
+            **base,
+            "event_id": "e2",
+            "identifiers": {"anonymous_id": "d", "email": "gone@acme.example"},
+        },
+    ]
+    fast = FastCanonical(c).accept(records, RECEIVED)
+    assert (fast.accepted, fast.fallback) == ([1], [0, 2])
+    assert c.check(records[2], RECEIVED).code == "suppressed"
+    assert_same(records, c)
