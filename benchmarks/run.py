@@ -5,8 +5,9 @@ measured child processes on it: the reference (benchmarks/reference.py) and a fu
 ``journeyline run`` into a fresh lake and warehouse. Wall time and peak RSS come from
 the child itself (``os.wait4``: the largest resident set of the child and anything it
 waited for); the per-phase times (beam, dbt, gates, publish) come from the run's own
-manifest. Then, unless ``--no-increment``, the size's last month as an incremental run
-on a lake holding the earlier ones (benchmarks/increment.py). Results go to
+manifest. Then the parse hot spot per line against JSON readers (benchmarks/parse.py),
+and, unless ``--no-increment``, the size's last month as an incremental run on a lake
+holding the earlier ones (benchmarks/increment.py). Results go to
 ``<results>/<timestamp>.json`` and ``latest.json``, and tables are printed. Not part of
 ``make test``: ``make bench`` or ``python -m benchmarks``.
 """
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -156,6 +158,17 @@ def run_reference(landing: Path, work: Path) -> dict[str, Any]:
     data = json.loads(result.read_text(encoding="utf-8"))
     data["seconds_by_part"] = data.pop("seconds")
     return {**data, "seconds": round(m.seconds, 3), "peak_rss": m.peak_rss}
+
+
+def run_parse(landing: Path, work: Path) -> dict[str, Any]:
+    """The parse hot spot per line against JSON readers, in a child process of its own
+    (``benchmarks.parse``: a fresh interpreter, like a parse worker)."""
+    result = work / "parse.json"
+    command = [sys.executable, "-m", "benchmarks.parse", str(landing), "--json", str(result)]
+    m = measure(command, child_env(), work / "parse.log")
+    if m.returncode != 0:
+        raise RuntimeError(f"the parse benchmark failed; see {work / 'parse.log'}")
+    return json.loads(result.read_text(encoding="utf-8"))
 
 
 def run_journeyline(
@@ -345,31 +358,60 @@ def _gb(value: int) -> str:
     return f"{value / GB:.2f}"
 
 
-def format_increments(rows: list[dict[str, Any]]) -> list[str]:
-    """The increment of each size that has one, as Markdown table lines (none if none)."""
-    rows = [r for r in rows if r.get("increment")]
+def _size_table(
+    rows: list[dict[str, Any]], key: str, header: list[str], cells: Callable[[dict], list[str]]
+) -> list[str]:
+    """A Markdown table of the sizes whose row has ``key``, as lines (none if none)."""
+    rows = [r for r in rows if r.get(key)]
     if not rows:
         return []
-    lines = [
-        "| size | new month | new events | first run s (earlier months) | increment run s "
-        "| Beam s | dbt s | gates s | publish s | peak RSS GB | increment / whole run |",
-        "|" + "---|" * 11,
-    ]
-    for r in rows:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cells(r)) + " |" for r in rows]
+
+
+def format_increments(rows: list[dict[str, Any]]) -> list[str]:
+    """The increment of each size that has one, as Markdown table lines (none if none)."""
+
+    def cells(r: dict[str, Any]) -> list[str]:
         inc, ph = r["increment"], r["increment"]["phases_s"]
-        lines.append(
-            f"| {r['size']} | {inc['month']} | {inc['input_lines']:,} | "
-            f"{inc['first_run_s']:.1f} | {inc['whole_s']:.1f} | {ph['beam']:.1f} | "
-            f"{ph['dbt']:.1f} | {ph['gates']:.1f} | {ph['publish']:.1f} | "
-            f"{_gb(inc['peak_rss'])} | "
-            f"{inc['whole_s'] / r['journeyline']['whole_s']:.2f}× |"
-        )
-    return lines
+        return [
+            r["size"],
+            inc["month"],
+            f"{inc['input_lines']:,}",
+            f"{inc['first_run_s']:.1f}",
+            f"{inc['whole_s']:.1f}",
+            *(f"{ph[phase]:.1f}" for phase in ("beam", "dbt", "gates", "publish")),
+            _gb(inc["peak_rss"]),
+            f"{inc['whole_s'] / r['journeyline']['whole_s']:.2f}×",
+        ]
+
+    header = ["size", "new month", "new events", "first run s (earlier months)"]
+    header += ["increment run s", "Beam s", "dbt s", "gates s", "publish s", "peak RSS GB"]
+    return _size_table(rows, "increment", [*header, "increment / whole run"], cells)
+
+
+def format_parse(rows: list[dict[str, Any]]) -> list[str]:
+    """The parse hot spot of each size that has one, as Markdown table lines (none if none)."""
+
+    def cells(r: dict[str, Any]) -> list[str]:
+        p, us = r["parse"], r["parse"]["us_per_line"]
+        return [
+            r["size"],
+            f"{p['lines']:,}",
+            *(f"{us[name]:.2f}" for name in ("journeyline", "orjson", "duckdb")),
+            f"{p['journeyline_per_orjson']:.1f}×",
+            f"{p['journeyline_per_duckdb']:.1f}×",
+        ]
+
+    header = ["size", "lines parsed", "journeyline µs/line", "orjson.loads µs/line"]
+    header += ["DuckDB read_json µs/line", "journeyline / orjson", "journeyline / DuckDB"]
+    return _size_table(rows, "parse", header, cells)
 
 
 def format_table(results: dict[str, Any]) -> str:
     """The results as Markdown tables: sizes, targets, the sanity check, with two sizes
-    or more how each time grows (fixed seconds and cost per event), and the increments."""
+    or more how each time grows (fixed seconds and cost per event), the parse per line,
+    and the increments."""
     head = (
         "| size | events | Beam s | Beam ev/s | dbt s | gates s | publish s | whole run s "
         "| peak RSS GB | reference s | ref RSS GB | Beam / ref | whole / ref |"
@@ -401,7 +443,12 @@ def format_table(results: dict[str, Any]) -> str:
             f"({s['accepted_diff_pct']:+.2f}%) | {jl['customers']:,} / {ref['customers']:,} "
             f"({s['customers_diff_pct']:+.2f}%) |"
         )
-    for extra in (format_scaling(results.get("scaling", [])), format_increments(results["sizes"])):
+    extras = (
+        format_scaling(results.get("scaling", [])),
+        format_parse(results["sizes"]),
+        format_increments(results["sizes"]),
+    )
+    for extra in extras:
         lines += ["", *extra] if extra else []
     return "\n".join(lines)
 
@@ -421,6 +468,8 @@ def bench_size(
     jl = run_journeyline(landing, work)
     print(f"[{size}] journeyline run {jl['seconds']:.1f} s", file=sys.stderr, flush=True)
     row = compare(size, people, ref, jl)
+    print(f"[{size}] the parse hot spot per line …", file=sys.stderr, flush=True)
+    row["parse"] = run_parse(landing, work)
     if increment:
         print(f"[{size}] all but the last month, then that month …", file=sys.stderr)
         row["increment"] = measure_increment(landing, work, run_journeyline)

@@ -132,3 +132,21 @@ def test_identity_alone_resolves_every_generated_person(
     assert identity_main([str(landing)]) == 0
     out = capsys.readouterr().out
     assert f"→ {PEOPLE:,} customers" in out and "identity resolution" in out
+
+
+def test_the_parse_hot_spot_is_timed_against_json_readers(landing: Path) -> None:
+    """`python -m benchmarks.parse`: every line of the sampled files parsed three ways, and
+    the table shows the ratios the rounds compare."""
+    from benchmarks.parse import measure as measure_parse
+    from benchmarks.run import format_parse
+
+    lines = sum(len(p.read_bytes().splitlines()) for p in landing.glob("*/*.jsonl"))
+    result = measure_parse(str(landing), lines=10**9)  # every file
+    assert result["lines"] == lines
+    us = result["us_per_line"]
+    assert min(us.values()) > 0
+    assert result["journeyline_per_orjson"] == pytest.approx(
+        us["journeyline"] / us["orjson"], rel=0.02
+    )
+    table = format_parse([{"size": "200p", "parse": result}])
+    assert table[2].startswith(f"| 200p | {lines:,} |")
