@@ -2,8 +2,9 @@
 ``python -m benchmarks.parse LANDING [--lines N] [--json OUT]``.
 
 Half of the Beam job's time at 1M events is parsing canonical JSON lines. Its cost per
-line is measured here on the first ``--lines`` lines of the landing folder's files (in
-name order, whole files) three ways, one after the other in one process:
+line is measured here on whole files of the landing folder, about ``--lines`` lines
+(``sample``: a file of each source in turn, each source's in name order), three ways,
+one after the other in one process:
 
 - ``journeyline``: ``ParseSourceFile.parse_file``, what a parse worker runs (JSON, the
   columnar contract, the row path for the rest, line hashes), files in order as one

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from journeyline.schema import AMOUNT, EVENT_SCHEMA, IDENTIFIERS, SURVEY_RANGES, TIMESTAMP
 from transforms.contract import RowContract, properties_bytes, to_micros
-from transforms.identifiers import MAX_IDENTIFIER_CHARS, normalise_email, normalise_phone
+from transforms.identifiers import identifier_text
 
 _MAX_TEXT = 1024
 _TEXT_FIELDS = ("account_id", "channel", "campaign_id", "message_theme", "currency")
@@ -54,6 +54,7 @@ _ISO_ZONED = (
 )
 _CENT = Decimal("0.01")
 _ID_CACHE = 500_000  # identifiers remembered per reader before the memo starts over
+_UNSEEN = object()  # not in the memo (None there is an identifier that is not kept)
 _AMOUNT_LIMIT = Decimal("1e16")
 
 
@@ -164,14 +165,6 @@ def _fields(objects: list[dict[str, Any]], names: Sequence[str]) -> dict[str, tu
     return dict(zip(names, zip(*rows, strict=True), strict=True))
 
 
-def _identifier_text(value: Any) -> str | None:
-    """What ``IdentifierRules.normalise`` reads of a raw identifier: text as it is, a whole
-    number as its digits, anything else (a boolean, a float, an object) nothing."""
-    if type(value) is str:
-        return value
-    return str(value) if type(value) is int else None
-
-
 @dataclass
 class FastResult:
     """Records proven clean (as a table) and the positions of the others (for RowContract)."""
@@ -203,47 +196,23 @@ class FastCanonical:
         self.pairs = {(s, t) for s, types in contract.vocab.items() for t in types}
         self.tolerance_us = int(contract.tolerance.total_seconds() * 1_000_000)
         self.earliest_us = to_micros(contract.earliest)
-        rules = contract.identifiers
+        self.rules = contract.identifiers
         self.hasher = contract.hasher
         self.suppressed = contract.suppressed if contract.hasher is not None else frozenset()
-        self.types, self.region = rules.types, rules.region
-        self.blocked, self.patterns = rules.blocked, rules.patterns
         # The same device ids and e-mails recur across thousands of events: remember them.
-        self._seen: dict[tuple[str, Any], tuple[str | None, bool]] = {}
+        self._seen: dict[tuple[str, str], str | None] = {}
 
-    def _identifier(self, id_type: str, raw: Any) -> tuple[str | None, bool]:
-        """(normalised value or None, blocked?) — IdentifierRules.normalise for one value."""
-        key = (id_type, raw) if type(raw) in (str, int) else None
-        if key is not None:
-            hit = self._seen.get(key)
-            if hit is not None:
-                return hit
-        result = self._normalise(id_type, raw)
-        if key is not None:
+    def _identifier(self, id_type: str, text: str) -> str | None:
+        """One identifier given as text through the per-row contract's own rule
+        (``IdentifierRules.kept_value``): the value kept, or None. Remembered per reader."""
+        key = (id_type, text)
+        value = self._seen.get(key, _UNSEEN)
+        if value is _UNSEEN:
+            value = self.rules.kept_value(id_type, text)[0]
             if len(self._seen) >= _ID_CACHE:
                 self._seen.clear()
-            self._seen[key] = result
-        return result
-
-    def _normalise(self, id_type: str, raw: Any) -> tuple[str | None, bool]:
-        if id_type not in self.types or isinstance(raw, bool) or not isinstance(raw, str | int):
-            return None, False
-        text = str(raw).strip()
-        if not text or len(text) > MAX_IDENTIFIER_CHARS:
-            return None, False
-        if id_type == "email":
-            value = normalise_email(text)
-        elif id_type == "phone":
-            value = normalise_phone(text, self.region)
-        else:
-            value = text
-        if value is None:
-            return None, False
-        if value.lower() in self.blocked[id_type] or any(
-            p.search(value) for p in self.patterns[id_type]
-        ):
-            return None, True
-        return (self.hasher.value(id_type, value) if self.hasher else value), False
+            self._seen[key] = value
+        return value
 
     def _identifiers(
         self, n: int, rows: np.ndarray, keys: list[str], raw: list[Any]
@@ -258,7 +227,7 @@ class FastCanonical:
         try:
             raw_arr = pa.array(raw, pa.string())
         except _CONVERSION_ERRORS:  # a number among them, or a value that is not text
-            raw_arr = pa.array([_identifier_text(v) for v in raw], pa.string())
+            raw_arr = pa.array([identifier_text(v) for v in raw], pa.string())
         texts_arr = pc.dictionary_encode(raw_arr)
         types = types_arr.dictionary.to_pylist()
         texts = [*texts_arr.dictionary.to_pylist(), None]  # a null value: past the end
@@ -271,7 +240,7 @@ class FastCanonical:
         suppressed, hasher = self.suppressed, self.hasher
         for u, code in enumerate(pairs.tolist()):
             id_type, text = types[code // width], texts[code % width]
-            value = None if text is None else self._identifier(id_type, text)[0]
+            value = None if text is None else self._identifier(id_type, text)
             values.append(value)
             if value is not None and suppressed:
                 barred[u] = hasher.suppression(id_type, value) in suppressed

@@ -59,6 +59,14 @@ def normalise_email(raw: str) -> str | None:
     return value if _EMAIL.fullmatch(value) else None
 
 
+def identifier_text(raw: Any) -> str | None:
+    """The text of a raw identifier value: text as it is, a whole number as its digits,
+    anything else (a boolean, a float, an object, nothing) None."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        return None
+    return raw if isinstance(raw, str) else str(raw)
+
+
 class IdentifierRules:
     """Normalises one event's identifiers according to the identity configuration."""
 
@@ -79,9 +87,10 @@ class IdentifierRules:
 
     def normalise_value(self, id_type: str, raw: Any) -> str | None:
         """The normalised value, or None when the value is not valid for its type."""
-        if isinstance(raw, bool) or not isinstance(raw, str | int):
+        text = identifier_text(raw)
+        if text is None:
             return None
-        text = str(raw).strip()
+        text = text.strip()
         if not text or len(text) > MAX_IDENTIFIER_CHARS:
             return None
         if id_type == "email":
@@ -101,17 +110,27 @@ class IdentifierRules:
         kept: list[tuple[str, str]] = []
         invalid = blocked = 0
         for id_type in sorted(identifiers):
-            if id_type not in self.types:
-                invalid += 1
-                continue
-            value = self.normalise_value(id_type, identifiers[id_type])
-            if value is None:
-                invalid += 1
-            elif self.is_blocked(id_type, value):
+            value, was_blocked = self.kept_value(id_type, identifiers[id_type])
+            if value is not None:
+                kept.append((id_type, value))
+            elif was_blocked:
                 blocked += 1
             else:
-                kept.append((id_type, self.hasher.value(id_type, value) if self.hasher else value))
+                invalid += 1
         return NormalisedIdentifiers(tuple(kept), invalid, blocked)
+
+    def kept_value(self, id_type: str, raw: Any) -> tuple[str | None, bool]:
+        """One identifier: (the value kept, hashed when privacy is on, or None; blocked?).
+        None is an identifier not kept: a type not configured, an invalid or a blocked value.
+        The per-row contract (``normalise``) and the columnar one both decide here."""
+        if id_type not in self.types:
+            return None, False
+        value = self.normalise_value(id_type, raw)
+        if value is None:
+            return None, False
+        if self.is_blocked(id_type, value):
+            return None, True
+        return (self.hasher.value(id_type, value) if self.hasher else value), False
 
 
 _NODE_KEY_SEP = "\x1f"
