@@ -15,7 +15,7 @@ import time
 
 import pyarrow as pa
 
-from benchmarks.run import BENCH_HASH_KEY
+from benchmarks.run import BENCH_HASH_KEY, explained
 from journeyline.config import default_config
 from journeyline.inputs import discover
 from journeyline.schema import EVENT_SCHEMA
@@ -26,6 +26,7 @@ from transforms.read import ParseSourceFile
 from transforms.streaming.identity import IdentityGraph, extend
 
 
+@explained("python -m benchmarks.identity")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.identity")
     parser.add_argument("landing", help="a landing folder in `journeyline generate` layout")

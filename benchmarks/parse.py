@@ -30,8 +30,9 @@ from typing import Any
 import duckdb
 import orjson
 
-from benchmarks.run import BENCH_HASH_KEY
+from benchmarks.run import BENCH_HASH_KEY, explained
 from journeyline.config import default_config
+from journeyline.errors import InputError
 from journeyline.inputs import discover
 from transforms.read import ParseSourceFile
 from transforms.records import InputFile
@@ -127,6 +128,11 @@ def measure(landing: str, lines: int = DEFAULT_LINES) -> dict[str, Any]:
     os.environ.setdefault("JOURNEYLINE_HASH_KEY", BENCH_HASH_KEY)  # synthetic data only
     files = sample(landing, lines)
     journeyline_s, count = time_journeyline(landing, files)
+    if not count:
+        raise InputError(
+            f"no lines to parse in {landing}",
+            "point it at a landing folder with events, e.g. one `journeyline generate` wrote",
+        )
     orjson_s = time_orjson(files)
     duckdb_s = time_duckdb(files)
     per_line = {
@@ -146,6 +152,7 @@ def measure(landing: str, lines: int = DEFAULT_LINES) -> dict[str, Any]:
     }
 
 
+@explained("python -m benchmarks.parse")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.parse", description=__doc__)
     parser.add_argument("landing", help="a landing folder in `journeyline generate` layout")

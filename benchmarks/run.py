@@ -15,6 +15,7 @@ holding the earlier ones (benchmarks/increment.py). Results go to
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -30,6 +31,7 @@ from typing import Any
 
 from benchmarks.increment import measure_increment
 from benchmarks.scaling import TOLERANCE, format_scaling, scaling
+from journeyline.errors import JourneylineError
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"100k": 3_600, "1M": 36_000, "3M": 108_000}  # people ≈ events / 27.6
@@ -47,6 +49,27 @@ TARGETS = {
 }
 GB = 1024**3
 PART_PEOPLE = 36_000  # the most people one `journeyline generate` makes for the benchmark
+
+
+Main = Callable[[list[str] | None], int]
+
+
+def explained(prog: str) -> Callable[[Main], Main]:
+    """A benchmark command's errors that a user can act on (a landing folder that is not
+    there, say) printed as journeyline's own commands print them, not as a traceback."""
+
+    def wrap(main: Main) -> Main:
+        @functools.wraps(main)
+        def run(argv: list[str] | None = None) -> int:
+            try:
+                return main(argv)
+            except JourneylineError as exc:
+                print(f"{prog}: {exc}", file=sys.stderr)
+                return exc.exit_code
+
+        return run
+
+    return wrap
 
 
 @dataclass

@@ -150,3 +150,23 @@ def test_the_parse_hot_spot_is_timed_against_json_readers(landing: Path) -> None
     )
     table = format_parse([{"size": "200p", "parse": result}])
     assert table[2].startswith(f"| 200p | {lines:,} |")
+
+
+def test_a_landing_folder_that_is_not_there_is_explained_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark commands that read a landing folder say what is wrong and how to fix
+    it, with the input exit code, for a folder that is missing or holds no lines."""
+    from benchmarks.identity import main as identity_main
+    from benchmarks.parse import main as parse_main
+
+    missing = str(tmp_path / "nowhere")
+    for command, prog in ((parse_main, "benchmarks.parse"), (identity_main, "benchmarks.identity")):
+        assert command([missing]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"python -m {prog}: source 'marketing'") and "fix:" in err
+        assert "Traceback" not in err
+    for source in ("marketing", "sales", "service"):
+        (tmp_path / "empty" / source).mkdir(parents=True)
+    assert parse_main([str(tmp_path / "empty")]) == 2
+    assert "no lines to parse in" in capsys.readouterr().err
