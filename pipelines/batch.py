@@ -39,9 +39,10 @@ from journeyline.schema import (
     TIMELINE_SCHEMA,
 )
 from pipelines.local_runner import batch_runner
-from transforms.append import EarlierRows
 from transforms.batches import KeyedTable, int_shards, split_by_shard
 from transforms.dedup import DUPLICATES, DropDuplicateEvents
+from transforms.earlier import CARRIED, EARLIER, UNMOVED, CarryUnmoved, SplitEarlierFiles
+from transforms.earlier import OUTPUT_TYPES as EARLIER_OUTPUT_TYPES
 from transforms.identity import (
     STATS_SCHEMA,
     UNASSIGNED,
@@ -52,8 +53,6 @@ from transforms.identity import (
 from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
 from transforms.restitch import (
     AffectedCustomers,
-    CarryRows,
-    PullRows,
     file_groups,
     first_events,
     timeline_event_ids,
@@ -231,14 +230,15 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         firsts = beam.pvalue.AsList(
             assigned.events | "FirstNewEvents" >> beam.Map(lambda t: first_events([t]))
         )
-        # The rows that stay of customers with new events, narrow: their timelines go on
-        # from them.
-        continued = old_timeline("Continue") | "EarlierRows" >> beam.ParDo(
-            EarlierRows(shards), affected, firsts
-        ).with_output_types(KeyedTable)
-        pulled = old_timeline("Restitch") | "PullAffectedRows" >> beam.ParDo(
-            PullRows(shards), affected, firsts
+        # Each earlier file read once: its moving rows (re-stitched), the rows that stay of
+        # customers with new events (narrow, their timelines go on from them), and the rows
+        # that stay of a file with a moving row (its day is rewritten).
+        split = old_timeline("Split") | "SplitEarlierRows" >> beam.ParDo(
+            SplitEarlierFiles(shards), affected, firsts
+        ).with_output_types(KeyedTable, **EARLIER_OUTPUT_TYPES).with_outputs(
+            EARLIER, CARRIED, UNMOVED, main="pulled"
         )
+        pulled, continued = split.pulled, split[EARLIER]
         earlier = {"events": pulled, "resolved": identity["resolved"]}
         if not broadcast:
             earlier["occurrences"] = pulled | "PulledOccurrences" >> ExtractGraph.step(
@@ -259,9 +259,17 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
             | "RebuiltDays" >> beam.FlatMap(_days)
             | "DistinctDays" >> beam.Distinct()
         )
-        timeline_parts["carried"] = old_timeline("Carry") | "CarryUnchanged" >> beam.ParDo(
-            CarryRows(f"{out}/timeline"), affected, firsts, rebuilt_days
-        ).with_output_types(KeyedTable)
+        # The files without a moving row wait for the new timeline's days: a shuffle first,
+        # so that this step is not fused into the one its side input comes after.
+        unmoved = (
+            split[UNMOVED]
+            | "SpreadUnmoved" >> beam.Reshuffle()
+            | "CarryUnmoved"
+            >> beam.ParDo(CarryUnmoved(f"{out}/timeline"), rebuilt_days).with_output_types(
+                KeyedTable
+            )
+        )
+        timeline_parts["carried"] = (split[CARRIED], unmoved)
     _ = timeline_parts | "WriteTimeline" >> WriteTimeline(f"{out}/timeline", TIMELINE_SCHEMA)
 
     _ = (

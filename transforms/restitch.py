@@ -8,21 +8,19 @@ maybe its stage move). Those rows are pulled from the previous lake state and
 re-stitched with the new events; a customer's rows before its first new event stay
 where they are, and its new rows are numbered and staged on from them
 (``transforms/append.py``). A date partition with no change is copied as a file,
-not rewritten.
+not rewritten. ``transforms/earlier.py`` reads the earlier files and applies these rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
-from itertools import pairwise
 from typing import Any
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam.io.filesystems import FileSystems
 
 from journeyline.schema import EVENT_SCHEMA, IDENTITY_MAP_SCHEMA, TIMELINE_ORDER, TIMESTAMP
 from transforms.batches import concat, group_starts, lookup, split_by_shard, string_shards
@@ -143,7 +141,7 @@ FIRSTS_SCHEMA = pa.schema(
         pa.field("event_id", pa.string(), nullable=False),
     ]
 )
-_KEYS = [name for name, _ in TIMELINE_ORDER]  # what says whether an earlier row moves
+MOVE_KEYS = [name for name, _ in TIMELINE_ORDER]  # what says whether an earlier row moves
 
 
 def first_events(tables: list[pa.Table]) -> pa.Table:
@@ -187,7 +185,7 @@ def not_before(rows: pa.Table, first: pa.Table) -> np.ndarray:
 def row_fates(
     rows: pa.Table, changed: pa.Array, first: pa.Table
 ) -> tuple[np.ndarray, np.ndarray, pa.Table]:
-    """What becomes of earlier rows (``_KEYS`` at least): (moving, has_new, first).
+    """What becomes of earlier rows (``MOVE_KEYS`` at least): (moving, has_new, first).
 
     A row moves (is rebuilt) when its customer changed, or when it comes at or after its
     customer's first new event (its number and stage move); every other row stays.
@@ -211,74 +209,6 @@ def read_files(paths: list[str], columns: list[str]) -> tuple[pa.Table, np.ndarr
     tables = [read_parquet(path, columns) for path in paths]
     offsets = np.cumsum([0, *(t.num_rows for t in tables)])
     return pa.concat_tables(tables), offsets
-
-
-class EarlierFile(beam.DoFn):
-    """A step over groups of earlier timeline files (``file_groups``), with two side inputs:
-    the changed customers' ids (arrays) and the first new events (tables of
-    ``FIRSTS_SCHEMA`` rows)."""
-
-    def setup(self) -> None:
-        self.affected_ids = AffectedIds()
-        self.firsts = FirstEvents()
-
-    def moving(
-        self, paths: list[str], affected: list[pa.Array], firsts: list[pa.Table]
-    ) -> list[np.ndarray]:
-        """Each file's moving rows (their key columns only are read for this)."""
-        keys, offsets = read_files(paths, _KEYS)
-        moving, _, _ = row_fates(keys, self.affected_ids(affected), self.firsts(firsts))
-        return [moving[a:b] for a, b in pairwise(offsets)]
-
-
-class PullRows(EarlierFile):
-    """Earlier timeline files → their moving rows (``row_fates``), as events keyed by
-    event-id shard, to be re-stitched."""
-
-    def __init__(self, shards: int) -> None:
-        self.shards = shards
-
-    def process(
-        self, paths: list[str], affected: list[pa.Array], firsts: list[pa.Table]
-    ) -> Iterator[tuple[int, pa.Table]]:
-        rows = [
-            read_parquet(path).filter(pa.array(moving))
-            for path, moving in zip(paths, self.moving(paths, affected, firsts), strict=True)
-            if moving.any()  # a file without a moving row is not read whole
-        ]
-        if rows:
-            events = as_events(pa.concat_tables(rows))
-            yield from split_by_shard(events, string_shards(events.column("event_id"), self.shards))
-
-
-class CarryRows(EarlierFile):
-    """Earlier timeline files → each copied as is when nothing in its day changed, else the
-    rows that stay, keyed by day for the day's new file."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def process(
-        self,
-        paths: list[str],
-        affected: list[pa.Array],
-        firsts: list[pa.Table],
-        rebuilt_days: list[int],
-    ) -> Iterator[Any]:
-        rebuilt = set(rebuilt_days)
-        for path, moving in zip(paths, self.moving(paths, affected, firsts), strict=True):
-            day = partition_day(path)
-            if day is None:
-                continue
-            if not moving.any() and day not in rebuilt:  # copied without reading it whole
-                folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"
-                if not FileSystems.exists(folder):
-                    FileSystems.mkdirs(folder)
-                FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
-                continue
-            kept = read_parquet(path).filter(pa.array(~moving))
-            if kept.num_rows:
-                yield day, kept
 
 
 def timeline_event_ids(paths: list[str], shards: int) -> Iterator[tuple[int, pa.Table]]:

@@ -107,7 +107,8 @@ class _WriteDays(PooledDoFn):
 
 
 class WriteTimeline(beam.PTransform):
-    """``{"tables": timeline tables, "carried": (day, rows) …}`` (carried optional) →
+    """``{"tables": timeline tables, "carried": (day, rows) …}`` (carried optional, one
+    collection or a tuple of them) →
     ``<folder>/event_date=YYYY-MM-DD/part-0.parquet``, one file per changed day."""
 
     def __init__(self, folder: str, schema: pa.Schema) -> None:
@@ -120,10 +121,10 @@ class WriteTimeline(beam.PTransform):
             KeyedTable
         )
         if "carried" in inputs:  # (no carried rows: no Flatten, one copy fewer locally)
+            carried = inputs["carried"]
+            parts = carried if isinstance(carried, tuple) else (carried,)
             # typed: the day slices must reach GroupDates through ArrowTableCoder
-            by_day = (by_day, inputs["carried"]) | "AllDays" >> beam.Flatten().with_output_types(
-                KeyedTable
-            )
+            by_day = (by_day, *parts) | "AllDays" >> beam.Flatten().with_output_types(KeyedTable)
         return (
             by_day
             | "GroupDates" >> beam.GroupByKey()

@@ -49,7 +49,8 @@ TABLE_STEPS: dict[str, tuple[str | None, ...]] = {
     "BuildTimeline/OrderAndStage": (None,),
     "WriteTimeline/SplitByDate": (None,),
     "WriteTimeline/AllDays": (None,),
-    "CarryUnchanged": (None,),
+    "SplitEarlierRows": (None, "earlier", "carried"),
+    "CarryUnmoved": (None,),
     "IdentityRows/Values": (None,),
     "WriteIdentityMap/SplitParts": (None,),
     "RedactQuarantine": (None,),
@@ -77,7 +78,10 @@ def _coders(previous: PreviousState) -> dict[str, dict[str | None, str]]:
 
 
 def test_table_steps_use_the_arrow_coder_in_full_and_incremental_runs() -> None:
-    for previous, skip in ((PreviousState(), ("AllDays", "Carry")), (PREVIOUS, ("NoneKnown",))):
+    for previous, skip in (
+        (PreviousState(), ("AllDays", "Carry", "Earlier")),
+        (PREVIOUS, ("NoneKnown",)),
+    ):
         coders = _coders(previous)
         for step, tags in TABLE_STEPS.items():
             if any(word in step for word in skip):

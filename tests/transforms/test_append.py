@@ -18,8 +18,15 @@ from journeyline.config import default_config
 from journeyline.schema import TIMELINE_SCHEMA
 from tests.transforms.beam_helpers import event, local_pipeline
 from tests.transforms.test_timeline import assigned
-from transforms.append import EarlierRows
-from transforms.restitch import CarryRows, PullRows, first_events
+from transforms.earlier import (
+    CARRIED,
+    EARLIER,
+    OUTPUT_TYPES,
+    UNMOVED,
+    CarryUnmoved,
+    SplitEarlierFiles,
+)
+from transforms.restitch import first_events
 from transforms.sinks import write_parquet
 from transforms.stages import StageMachine
 from transforms.timeline import EARLIER_SCHEMA, build_timeline, known_identifier_mask
@@ -62,7 +69,7 @@ def _history(rng: random.Random, customers: int) -> tuple[list[dict], dict]:
 
 
 def as_earlier(timeline: pa.Table, keys: dict[str, int]) -> pa.Table:
-    """Timeline rows in the narrow form ``EarlierRows`` sends on."""
+    """Timeline rows in the narrow form ``SplitEarlierFiles`` sends on."""
     return pa.Table.from_arrays(
         [
             timeline.column("customer_id"),
@@ -165,9 +172,9 @@ def test_first_events_are_each_customers_earliest_by_time_then_event_id() -> Non
 def test_every_earlier_row_stays_in_place_or_moves_and_the_stayers_give_the_context(
     tmp_path: Path,
 ) -> None:
-    """One earlier day file through the three steps that read it: the carry keeps the rows
-    that stay, the pull takes the rows that move (to be rebuilt), and the rows that stay
-    of customers with new events go on to the timeline as its earlier rows."""
+    """One earlier day file, read once: the rows that move are pulled (to be rebuilt), the
+    rows that stay are carried into the day's new file, and the rows that stay of customers
+    with new events go on to the timeline as its earlier rows."""
     path = _day_file(
         tmp_path,
         [
@@ -188,19 +195,24 @@ def test_every_earlier_row_stays_in_place_or_moves_and_the_stayers_give_the_cont
     with local_pipeline() as p:
         changed = beam.pvalue.AsList(p | "Changed" >> beam.Create([pa.array(["c5"])]))
         first = beam.pvalue.AsList(p | "Firsts" >> beam.Create(firsts))
-        files = p | "Files" >> beam.Create([[path]])  # one group of one file
-        pulled = files | "Pull" >> beam.ParDo(PullRows(4), changed, first)
-        carried = files | "Carry" >> beam.ParDo(
-            CarryRows(str(tmp_path / "next")), changed, first, []
+        split = (
+            p
+            | "Files" >> beam.Create([[path]])  # one group of one file
+            | "Split"
+            >> beam.ParDo(SplitEarlierFiles(4), changed, first)
+            .with_output_types(tuple[int, pa.Table], **OUTPUT_TYPES)
+            .with_outputs(EARLIER, CARRIED, UNMOVED, main="pulled")
         )
-        earlier = files | "Earlier" >> beam.ParDo(EarlierRows(4), changed, first)
         ids = beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
-        assert_that(pulled | "PulledIds" >> ids, equal_to(["e3", "e4", "e7"]), label="Pulled")
+        assert_that(split.pulled | "PulledIds" >> ids, equal_to(["e3", "e4", "e7"]), label="Pulled")
         assert_that(
-            carried | "CarriedIds" >> ids, equal_to(["e1", "e2", "e8", "e5", "e6"]), label="Carried"
+            split[CARRIED] | "CarriedIds" >> ids,
+            equal_to(["e1", "e2", "e8", "e5", "e6"]),
+            label="Carried",
         )
+        assert_that(split[UNMOVED], equal_to([]), label="Unmoved")  # it had moving rows
         assert_that(
-            earlier
+            split[EARLIER]
             | "Rows"
             >> beam.FlatMap(
                 lambda kv: [
@@ -218,17 +230,27 @@ def test_every_earlier_row_stays_in_place_or_moves_and_the_stayers_give_the_cont
 
 
 def test_a_day_without_moving_rows_or_new_rows_is_copied_as_a_file(tmp_path: Path) -> None:
-    """Two days in one group: the first day has no moving row and no new row (copied), the
-    second a row after c1's first new event (its other rows come back to be rewritten)."""
+    """Two days in one group: the first day has no moving row (left to the carry, which
+    copies it, as its day gets no new row), the second a row after c1's first new event
+    (its other rows come back to be rewritten)."""
     first_day = _day_file(tmp_path, [("e1", "c1", 8), ("e2", "c2", 9)], dt.date(2025, 3, 1))
     second_day = _day_file(tmp_path, [("e3", "c1", 12), ("e4", "c2", 9), ("e5", "c3", 1)])
-    carry = CarryRows(str(tmp_path / "next"))
-    carry.setup()
+    split = SplitEarlierFiles(4)
+    split.setup()
     firsts = [_firsts([("n1", "c1", 11, 10)])]  # c1's first new event: 2025-03-02 10h
-    [(day, rows)] = carry.process([first_day, second_day], [], firsts, [])
+    outputs = list(split.process([first_day, second_day], [], firsts))
+    tagged = {out.tag: out.value for out in outputs if isinstance(out, beam.pvalue.TaggedOutput)}
+    assert tagged[UNMOVED] == [first_day]
+    day, rows = tagged[CARRIED]
+    assert day == 20149 and rows.column("event_id").to_pylist() == ["e4", "e5"]
+    pulled = [out for out in outputs if not isinstance(out, beam.pvalue.TaggedOutput)]
+    assert [t.column("event_id").to_pylist() for _, t in pulled] == [["e3"]]
+
+    carry = CarryUnmoved(str(tmp_path / "next"))
+    carry.setup()
+    assert list(carry.process([first_day], [])) == []
     copied = tmp_path / "next" / "event_date=2025-03-01" / "part-0.parquet"
     assert copied.read_bytes() == Path(first_day).read_bytes()
-    assert day == 20149 and rows.column("event_id").to_pylist() == ["e4", "e5"]
     # a day that gets new rows is rewritten, though none of its own rows moves
-    [(day, rows)] = carry.process([first_day], [], firsts, [20148])
+    [(day, rows)] = carry.process([first_day], [20148])
     assert day == 20148 and rows.column("event_id").to_pylist() == ["e1", "e2"]

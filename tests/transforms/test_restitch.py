@@ -14,7 +14,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from journeyline.schema import IDENTITY_MAP_SCHEMA, TIMELINE_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
 from transforms import restitch
-from transforms.restitch import AffectedIds, PullRows, changed_customers, file_groups
+from transforms.earlier import SplitEarlierFiles
+from transforms.restitch import AffectedIds, changed_customers, file_groups
 from transforms.sinks import write_parquet
 
 
@@ -66,7 +67,7 @@ def test_every_file_gives_the_rows_of_the_affected_customers(tmp_path: Path) -> 
         pulled = (
             p
             | "Files" >> beam.Create(file_groups(files, 2))  # groups of two files and one
-            | "Pull" >> beam.ParDo(PullRows(4), beam.pvalue.AsList(affected), [])
+            | "Pull" >> beam.ParDo(SplitEarlierFiles(4), beam.pvalue.AsList(affected), [])
             | "Ids" >> beam.FlatMap(lambda kv: kv[1].column("event_id").to_pylist())
         )
         assert_that(pulled, equal_to(["c2-2025-03-01", "c2-2025-03-02", "c3-2025-03-02"]))
