@@ -93,9 +93,11 @@ class _Reads:
         with self.lock:
             self.progress, self.total_files, self.files, self.records = progress, total_files, 0, 0
 
-    def file_done(self, records: int) -> None:
+    def file_done(self, records: int, files: int = 1) -> None:
+        """``records`` more read, and ``files`` more files done (0 for a part of a file that
+        is not its last)."""
         with self.lock:
-            self.files += 1
+            self.files += files
             self.records += records
             progress, files, total, count = (
                 self.progress,

@@ -50,7 +50,7 @@ from transforms.identity import (
     ExtractGraph,
     ResolveIdentities,
 )
-from transforms.read import QUARANTINE, STATS, InputFile, ReadSources
+from transforms.read import QUARANTINE, STATS, InputFile, ReadSources, file_parts
 from transforms.restitch import (
     AffectedCustomers,
     file_groups,
@@ -144,9 +144,10 @@ def _write_counts(summary: dict[str, Any], run: BatchRun, sources: list[str]) ->
 
 
 def parse_processes(config: Config, run: BatchRun, runner: str | None) -> int:
-    """How many processes parse the run's files (never more than there are files)."""
+    """How many processes parse the run's files (never more than there are files, or parts
+    of files, to parse: one large file is parsed in parts, ``file_parts``)."""
     parsers = config.pipeline.parsers(runner, sum(f.size for f in run.files))
-    return min(parsers, len(run.files))
+    return min(parsers, sum(file_parts(config, item, parsers) for item in run.files))
 
 
 def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions) -> beam.Pipeline:

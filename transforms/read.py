@@ -47,6 +47,10 @@ _LOG = logging.getLogger("journeyline.read")
 # Canonical lines parsed per call of orjson over a run (one Python step per run, not per
 # line); a run with a bad line in it is parsed again line by line.
 _RUN = 128
+# A canonical file is parsed in parts of at least this many bytes by the parse workers, so
+# that one large file (a month of web events, say) keeps every worker busy, not one.
+PART_BYTES = 16 << 20
+_SKIP_CHUNK = 1 << 22  # bytes read at a time before a part (newlines counted) and past it
 # The tagged outputs' types: tables go through ArrowTableCoder, whose size estimate (Beam
 # samples every step's output sizes) is free, where an untyped table would be pickled.
 _OUTPUT_TYPES = {QUARANTINE: pa.Table, STATS: dict[str, Any]}
@@ -80,6 +84,66 @@ def line_hashes(lines: list[bytes]) -> list[int]:
     itself. ``tests/transforms/test_read.py`` holds the two equal."""
     crc32, adler32 = zlib.crc32, zlib.adler32
     return [(crc32(text := line.rstrip(b"\r\n")) << 32) | adler32(text) for line in lines]
+
+
+def file_parts(config: Config, item: InputFile, processes: int) -> int:
+    """How many parts ``item`` is parsed in by ``processes`` workers: canonical files only
+    (the adapters read a file as a whole), at least ``PART_BYTES`` each, and never more
+    parts than workers."""
+    source = next(s for s in config.sources if s.name == item.source)
+    if processes <= 1 or source.format != "canonical":
+        return 1
+    return max(1, min(processes, item.size // PART_BYTES))
+
+
+def read_part(handle: Any, size: int, part: int, parts: int) -> tuple[int, list[bytes]]:
+    """The lines of one of ``parts`` byte ranges of a file of ``size`` bytes: the lines that
+    start in the range, and the line number of the first.
+
+    Every line belongs to exactly one part (the one its first byte is in), so the parts of
+    a file are its lines once each, numbered as the whole file numbers them. The bytes
+    before the range are read in chunks and only their newlines counted; the range is read
+    on to the end of its last line (the last part to the end of the file)."""
+    if parts == 1:
+        return 1, handle.read().split(b"\n")
+    lo, hi = size * part // parts, size * (part + 1) // parts
+    skipped = newlines = 0  # bytes before ``data`` (from the byte before the range on)
+    before = b""  # the last byte of them
+    while skipped < lo - 1:
+        chunk = handle.read(min(_SKIP_CHUNK, lo - 1 - skipped))
+        if not chunk:
+            break
+        newlines += chunk.count(b"\n")
+        skipped += len(chunk)
+        before = chunk[-1:]
+    if part == parts - 1:  # the last part: on to the end of the file
+        data = handle.read()
+        start = _line_start(data, lo - skipped)
+        # (none found: a line starts at the end only after a newline, or in an empty file)
+        if (data[start - 1 : start] if start else before) != b"\n" and skipped + start:
+            return 1, []
+        return newlines + data.count(b"\n", 0, start) + 1, data[start:].split(b"\n")
+    data = handle.read(hi - skipped)
+    while data.find(b"\n", max(hi - 1 - skipped, 0)) < 0:  # a line going on past the range
+        more = handle.read(_SKIP_CHUNK)
+        if not more:
+            break
+        data += more
+    start, end = _line_start(data, lo - skipped), _line_start(data, hi - skipped)
+    if start >= end:  # one long line from an earlier part covers the whole range
+        return 1, []
+    lines = data[start:end].split(b"\n")
+    if data[end - 1 : end] == b"\n":
+        lines.pop()  # the next part's first line starts after that newline
+    return newlines + data.count(b"\n", 0, start) + 1, lines
+
+
+def _line_start(data: bytes, at: int) -> int:
+    """Where the first line starting at or after byte ``at`` starts (``len(data)``: none)."""
+    if at == 0:
+        return 0
+    newline = data.find(b"\n", at - 1)
+    return len(data) if newline < 0 else newline + 1
 
 
 def _text_of(line: bytes) -> bytes:
@@ -131,9 +195,10 @@ class ParseSourceFile(beam.DoFn):
 
     With ``processes`` > 1 the files of a bundle are parsed by that many worker processes
     (parsing is pure Python and CPU-bound, and the local runner is one thread): each file
-    is handed to a worker as it arrives, and its tables are emitted as soon as it is done
-    (at bundle end, still file by file as each finishes). Outputs and counts are those of
-    one process. Workers started by ``parse_workers_ahead`` are taken over when they match.
+    is handed to a worker as it arrives, a large canonical file in parts (``file_parts``),
+    and its tables are emitted as soon as it is done (at bundle end, still file by file as
+    each finishes). Outputs and counts are those of one process (a count record per part).
+    Workers started by ``parse_workers_ahead`` are taken over when they match.
     """
 
     def __init__(self, config: Config, run_id: str, processes: int = 1) -> None:
@@ -152,7 +217,8 @@ class ParseSourceFile(beam.DoFn):
             self.pool = _take_started(self.config, self.run_id, self.processes) or _ParsePool(
                 self.config, self.run_id, self.processes
             )
-        self.pending: dict[Future, str] = {}  # files handed to workers → their paths
+        # parts of files handed to workers → (label, [the file's parts not yet collected])
+        self.pending: dict[Future, tuple[str, list[int]]] = {}
 
     def start_bundle(self) -> None:
         # A retried bundle starts clean: nothing of a failed attempt may be emitted twice.
@@ -168,7 +234,11 @@ class ParseSourceFile(beam.DoFn):
         if self.pool is None:
             yield from self.parse_file(item)
             return
-        self.pending[self.pool.submit(_parse_in_worker, item)] = item.path
+        parts = file_parts(self.config, item, self.processes)
+        left = [parts]  # the file's parts not yet collected, shared by its parts
+        for part in range(parts):
+            label = item.path if parts == 1 else f"{item.path} (part {part + 1} of {parts})"
+            self.pending[self.pool.submit(_parse_in_worker, item, part, parts)] = (label, left)
         done, _ = wait(self.pending, timeout=0, return_when=FIRST_COMPLETED)
         yield from self._collect(done, windowed=False)
 
@@ -180,30 +250,34 @@ class ParseSourceFile(beam.DoFn):
                 yield from self._collect({future}, windowed=True)
 
     def _collect(self, done: set[Future], windowed: bool) -> Iterator[Any]:
-        """The outputs of finished files (from finish_bundle, wrapped in the global window)."""
+        """The outputs of finished files or parts of files (from finish_bundle, wrapped in the
+        global window)."""
         for future in done:
-            path = self.pending.pop(future)
+            label, left = self.pending.pop(future)
+            left[0] -= 1
+            finished = not left[0]  # its last part: the file is read
             events, others = future.result()
             for tag, value in [*((None, table) for table in unpack(events)), *others]:
                 if tag == STATS:
-                    self._count({**value, "label": path})
+                    self._count({**value, "label": label}, files=int(finished))
                 out = value if tag is None else beam.pvalue.TaggedOutput(tag, value)
                 yield at_bundle_end(out) if windowed else out
 
-    def parse_file(self, item: InputFile) -> Iterator[Any]:
-        """The outputs of one file, parsed in this process."""
+    def parse_file(self, item: InputFile, part: int = 0, parts: int = 1) -> Iterator[Any]:
+        """The outputs of one file (or of one of its ``parts``, ``read_part``), parsed in this
+        process."""
         source = self.sources[item.source]
         received = datetime.fromtimestamp(item.mtime, tz=UTC)
         if source.format == "canonical":
-            yield from self.parse_canonical(source, item.path, received)
+            yield from self.parse_canonical(source, item, received, part, parts)
             return
         records = source_records(self.config, source, item, self.config.contract.max_raw_bytes)
         yield from self.parse(source, records, received, item.path)
 
-    def _count(self, stats: dict[str, Any]) -> None:
+    def _count(self, stats: dict[str, Any], files: int = 1) -> None:
         self.lines.inc(stats["input_count"])
         self.rejected.inc(stats["quarantined_count"])
-        READS.file_done(stats["input_count"])
+        READS.file_done(stats["input_count"], files)
         _LOG.info(
             "read %s: %d records, %d quarantined",
             stats.get("label", stats["source"]),
@@ -275,7 +349,9 @@ class ParseSourceFile(beam.DoFn):
         if table is not None:
             yield table
 
-    def parse_canonical(self, source: SourceConfig, path: str, received: datetime) -> Iterator[Any]:
+    def parse_canonical(
+        self, source: SourceConfig, item: InputFile, received: datetime, part: int, parts: int
+    ) -> Iterator[Any]:
         """Canonical JSON lines in bulk: clean records through the columnar contract, every
         other line (bad JSON, oversized, anything unusual) through the per-row contract."""
         # Parsing allocates millions of short-lived dicts that hold no cycles: the cyclic
@@ -283,7 +359,9 @@ class ParseSourceFile(beam.DoFn):
         paused = gc.isenabled()
         gc.disable()
         try:
-            yield from self._parse_canonical(source, path, received)
+            with FileSystems.open(item.path) as handle:
+                first, lines = read_part(handle, item.size, part, parts)
+            yield from self._parse_canonical(source, item.path, received, first, lines)
         finally:
             if paused:
                 gc.enable()
@@ -320,7 +398,7 @@ class ParseSourceFile(beam.DoFn):
                 numbers.append(number)
 
     def _parse_canonical(
-        self, source: SourceConfig, path: str, received: datetime
+        self, source: SourceConfig, path: str, received: datetime, first: int, lines: list[bytes]
     ) -> Iterator[Any]:
         """Each batch of lines: well-formed ones parsed straight from bytes and accepted in
         bulk, the rest (and what the columnar contract cannot prove clean) row by row.
@@ -334,28 +412,27 @@ class ParseSourceFile(beam.DoFn):
         fast = self.fast[source.name]
         loads, malformed = orjson.loads, orjson.JSONDecodeError
         tally = _Tally(source.name, self.run_id, to_micros(received), batch_rows)
-        with FileSystems.open(path) as handle:
-            lines = handle.read().split(b"\n")
         for start in range(0, len(lines), batch_rows):
             values: list[Any] = []
-            numbers: list[int] = []  # the line number of each value (lines[number - 1])
+            numbers: list[int] = []  # the line number of each value (lines[number - first])
             slow: list[tuple[int, RawRecord]] = []  # (line number, record) for RowContract
             end = min(start + batch_rows, len(lines))
             for lo in range(start, end, _RUN):
                 run = lines[lo : min(lo + _RUN, end)]
-                if lo and max(map(len, run)) <= max_bytes:
+                number = first + lo  # the line number of the run's first line
+                if number > 1 and max(map(len, run)) <= max_bytes:
                     try:  # the common case: a run of well-formed lines, parsed from bytes
                         values += list(map(loads, run))
-                        numbers += range(lo + 1, lo + 1 + len(run))
+                        numbers += range(number, number + len(run))
                         continue
                     except malformed:
                         pass
-                self._lines_one_by_one(run, lo + 1, path, values, numbers, slow)
+                self._lines_one_by_one(run, number, path, values, numbers, slow)
             result = fast.accept(values, received)
             if result.table is not None:
                 tally.stats["input_count"] += len(result.accepted)
                 tally.stats["source_rows"] += len(result.accepted)
-                accepted = [lines[numbers[i] - 1] for i in result.accepted]
+                accepted = [lines[numbers[i] - first] for i in result.accepted]
                 hashes = pa.array(line_hashes(accepted), pa.uint64())
                 # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
                 # table then has one schema, whichever path built it.
@@ -377,7 +454,7 @@ class ParseSourceFile(beam.DoFn):
                 yield table
             for i in result.fallback:
                 number = numbers[i]
-                text = _text_of(lines[number - 1]).decode("utf-8", errors="replace")
+                text = _text_of(lines[number - first]).decode("utf-8", errors="replace")
                 slow.append((number, RawRecord(text, f"{path}:{number}", values[i])))
             slow.sort(key=itemgetter(0))  # in line order (each line number occurs once)
             records = [record for _, record in slow]
@@ -486,14 +563,14 @@ def _start_worker(config: Config, run_id: str, handoff: str | None) -> None:
 
 
 def _parse_in_worker(
-    item: InputFile,
+    item: InputFile, part: int = 0, parts: int = 1
 ) -> tuple[MappedTables | list[pa.Table], list[tuple[str, Any]]]:
-    """One file's outputs for the parent: its event tables (in one shared-memory file where
-    there is room) and the tagged outputs as (tag, value) pairs."""
+    """One file's (or part's) outputs for the parent: its event tables (in one shared-memory
+    file where there is room) and the tagged outputs as (tag, value) pairs."""
     assert _WORKER is not None
     events: list[pa.Table] = []
     others: list[tuple[str, Any]] = []
-    for out in _WORKER.parse_file(item):
+    for out in _WORKER.parse_file(item, part, parts):
         if isinstance(out, beam.pvalue.TaggedOutput):
             others.append((out.tag, out.value))
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from transforms.read import (
     line_hashes,
     parse_workers_ahead,
     read_canonical_lines,
+    read_part,
     record_hash,
 )
 
@@ -114,8 +116,9 @@ def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) 
     parse = ParseSourceFile(config, "run_test")
     parse.setup()
     received = datetime(2025, 1, 2, tzinfo=UTC)
+    item = InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)
     tables = [
-        t for t in parse.parse_canonical(config.sources[0], str(path), received)
+        t for t in parse.parse_canonical(config.sources[0], item, received, 0, 1)
         if isinstance(t, pa.Table)
     ]  # fmt: skip
     assert len(tables) == 2
@@ -180,6 +183,93 @@ def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
     assert one == two
     assert len(one["events"]) == 3 * 51 and len(one["quarantine"]) == 3 * 4
     assert one["stats"] == [("marketing", 55, 4)] * 3
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_parts_of_a_file_are_its_lines_once_each_numbered_as_in_the_file(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = random.Random(seed)
+    monkeypatch.setattr(read_module, "_SKIP_CHUNK", rng.choice([1, 7, 64, 1 << 22]))
+    lines = [
+        b"x" * rng.choice([0, 0, 1, 2, 5, 40, 300]) + str(i).encode() * rng.randint(0, 1)
+        for i in range(rng.randint(0, 60))
+    ]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    whole = data.split(b"\n")
+    for parts in range(1, 9):
+        numbered: list[tuple[int, bytes]] = []
+        for part in range(parts):
+            with open(path, "rb") as handle:
+                first, got = read_part(handle, len(data), part, parts)
+            numbered += enumerate(got, first)
+        # in order, each line once, with its number in the whole file
+        assert numbered == list(enumerate(whole, 1)), parts
+
+
+def test_a_large_file_is_parsed_in_parts_with_the_outputs_of_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A canonical file of several parts' size goes to the workers in parts: the same events,
+    quarantine rows (with the lines' numbers in the whole file) and counts as one process
+    reading it whole; the file counts as read once its last part is in."""
+    lines = [json.dumps({**GOOD, "event_id": f"e{i}"}).encode() for i in range(400)]
+    for i in (0, 1, 127, 128, 130, 333, 399):  # bad lines about the parts' edges
+        lines[i] = [b"\xef\xbb\xbf{truncated", b"", b"[1]", b"\xff not utf-8"][i % 4]
+    path = tmp_path / "marketing.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    item = InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)
+    config = default_config().with_input(tmp_path)
+    monkeypatch.setattr(read_module, "PART_BYTES", item.size // 5)
+    assert read_module.file_parts(config, item, 2) == 2
+    assert read_module.file_parts(config, item, 1) == 1
+    done: list[tuple[int, int]] = []
+    monkeypatch.setattr(read_module.READS, "file_done", lambda n, files=1: done.append((n, files)))
+
+    def outputs(processes: int) -> tuple:
+        parse = ParseSourceFile(config, "run_test", processes)
+        parse.setup()
+        try:
+            out = [*parse.process(item), *parse.finish_bundle()]
+        finally:
+            parse.teardown()
+        values = [getattr(o, "value", o) for o in out]  # tagged outputs
+        values = [getattr(v, "value", v) for v in values]  # windowed values
+        counts = [(v["input_count"], v["quarantined_count"]) for v in values if isinstance(v, dict)]
+        return (
+            pairs(values, "event_id", "record_hash"),
+            pairs(values, "reason_code", "location"),
+            tuple(map(sum, zip(*counts, strict=True))),
+            len(counts),
+        )
+
+    whole, in_parts = outputs(1), outputs(2)
+    assert in_parts[:3] == whole[:3]
+    assert whole[3] == 1 and in_parts[3] == 2  # a count record per part
+    assert len(whole[0]) == 393 and whole[2] == (398, 5)  # two blank lines: no records
+    assert [(code, location.rsplit(":", 1)[1]) for code, location in whole[1]] == [
+        ("malformed_json", number) for number in ("1", "128", "129", "400")
+    ] + [("not_an_object", "131")]
+    # one file: counted as read once, when its second part came in
+    assert sorted(files for _, files in done[1:]) == [0, 1] and done[0][1] == 1
+
+
+def test_one_large_file_gets_as_many_parse_processes_as_parts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipelines.batch import BatchRun, parse_processes
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    config = default_config()
+    big = InputFile("marketing", "/in/marketing/m.jsonl", 5 * read_module.PART_BYTES, 0.0)
+    small = InputFile("marketing", "/in/marketing/s.jsonl", read_module.PART_BYTES - 1, 0.0)
+    assert [read_module.file_parts(config, f, 2) for f in (big, small)] == [2, 1]
+    assert read_module.file_parts(config, big, 8) == 5  # parts of PART_BYTES at least
+    assert parse_processes(config, BatchRun("r", "/out", (big,)), None) == 2
+    # (below PARALLEL_PARSE_BYTES of input, one process parses)
+    assert parse_processes(config, BatchRun("r", "/out", (small,)), None) == 1
 
 
 def test_read_sources_with_two_parse_processes_runs_in_a_pipeline(tmp_path: Path) -> None:
@@ -257,7 +347,8 @@ def test_canonical_lines_in_bulk_give_what_the_row_path_gives(tmp_path: Path) ->
         events = pairs(values, "event_id", "record_hash")
         return events, pairs(values, "reason_code", "location"), stats
 
-    bulk = outputs(list(parse.parse_canonical(source, str(path), received)))
+    item = InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)
+    bulk = outputs(list(parse.parse_canonical(source, item, received, 0, 1)))
     rows = read_canonical_lines(str(path), config.contract.max_raw_bytes)
     one_by_one = outputs(list(parse.parse(source, rows, received, str(path))))
     assert bulk == one_by_one
