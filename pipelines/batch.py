@@ -26,7 +26,6 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyline.config import Config
@@ -62,6 +61,7 @@ from transforms.run_stats import SummariseCounts, source_stats_table
 from transforms.sinks import (
     WriteSortedParts,
     WriteTimeline,
+    copy_into,
     read_parquet,
     write_json,
     write_parquet,
@@ -105,14 +105,6 @@ def _read_keyed(path: str, column: str, shards: int) -> Iterator[tuple[int, pa.T
 def _stats_of(element: tuple[int, pa.Table]) -> tuple[int, pa.Table]:
     shard, table = element
     return shard, table.select(STATS_SCHEMA.names).cast(STATS_SCHEMA)
-
-
-def _copy_into(path: str, folder: str) -> str:
-    if not FileSystems.exists(folder):
-        FileSystems.mkdirs(folder)
-    target = f"{folder}/{path.rsplit('/', 1)[-1]}"
-    FileSystems.copy([path], [target])
-    return target
 
 
 def _days(table: pa.Table) -> list[int]:
@@ -316,7 +308,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         _ = (
             p
             | "PreviousQuarantine" >> beam.Create(list(previous.quarantine))
-            | "CarryQuarantine" >> beam.Map(_copy_into, f"{out}/quarantine")
+            | "CarryQuarantine" >> beam.Map(copy_into, f"{out}/quarantine")
         )
     else:
         _ = (

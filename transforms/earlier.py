@@ -20,7 +20,6 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.io.filesystems import FileSystems
 
 from transforms.append import EARLIER_READ, narrow_rows
 from transforms.batches import (
@@ -40,7 +39,7 @@ from transforms.restitch import (
     read_files,
     row_fates,
 )
-from transforms.sinks import read_parquet
+from transforms.sinks import copy_into, read_parquet
 
 EARLIER = "earlier"  # rows that stay of customers with new events, narrow, by customer shard
 CARRIED = "carried"  # (day, rows that stay) of each file with a moving row
@@ -120,7 +119,4 @@ class CarryUnmoved(beam.DoFn):
                 if rows.num_rows:
                     yield day, rows
                 continue
-            folder = f"{self.target}/{path.rsplit('/', 2)[-2]}"  # copied without reading it
-            if not FileSystems.exists(folder):
-                FileSystems.mkdirs(folder)
-            FileSystems.copy([path], [f"{folder}/{path.rsplit('/', 1)[-1]}"])
+            copy_into(path, f"{self.target}/{path.rsplit('/', 2)[-2]}")  # not read: copied

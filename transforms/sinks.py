@@ -75,6 +75,16 @@ def write_json(data: dict[str, Any], path: str) -> str:
     return path
 
 
+def copy_into(path: str, folder: str) -> str:
+    """Copy a file as it is into ``folder`` (made when missing), under its own name; return
+    the copy's path (earlier runs' files a run keeps unchanged)."""
+    if not FileSystems.exists(folder):
+        FileSystems.mkdirs(folder)
+    target = f"{folder}/{path.rsplit('/', 1)[-1]}"
+    FileSystems.copy([path], [target])
+    return target
+
+
 def _by_date(table: pa.Table) -> Iterator[tuple[int, pa.Table]]:
     days = table.column("event_date").cast(pa.int32()).to_numpy().astype(np.int64)
     yield from slice_by_shard(table, days)  # (day, rows): into GroupDates, typed KeyedTable
