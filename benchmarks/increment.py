@@ -81,4 +81,5 @@ def measure_increment(landing: Path, work: Path, run: Runner) -> dict[str, Any]:
         "peak_rss": second["peak_rss"],
         "status": second["status"],
         "accepted": int(second["counts"]["accepted_count"]),
+        "dbt_parse": second.get("dbt_parse"),
     }

@@ -205,6 +205,8 @@ def run_journeyline(
     files that lake has not ingested yet; built-in configuration unless ``config``):
     wall, RSS, phases, counts."""
     lake, warehouse = work / "lake", work / "warehouse.duckdb"
+    dbt_log = lake / "_dbt" / "logs" / "dbt.log"
+    logged = dbt_log.stat().st_size if dbt_log.exists() else 0
     command = [sys.executable, "-m", "journeyline.cli", "run", "--input", str(landing)]
     command += ["--lake", str(lake), "--warehouse", str(warehouse), "--quiet"]
     command += ["--full-refresh"] if full_refresh else []
@@ -222,7 +224,20 @@ def run_journeyline(
         "phases": manifest.get("phases_s", {}),
         "counts": manifest["counts"],
         "customers": manifest["customers"],
+        "dbt_parse": dbt_parse(dbt_log, logged),
     }
+
+
+def dbt_parse(log: Path, offset: int) -> str:
+    """How this run's dbt started, from what its calls added to the lake's dbt log after
+    ``offset``: "full" when dbt parsed the whole project (no saved parse held), "saved"
+    when it started from a saved one (the lake's, or the cached parse of an earlier lake)."""
+    if not log.exists():
+        return "unknown"
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        added = handle.read().decode("utf-8", errors="replace")
+    return "full" if "Unable to do partial parsing" in added else "saved"
 
 
 def compare(size: str, people: int, ref: dict[str, Any], jl: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +260,7 @@ def compare(size: str, people: int, ref: dict[str, Any], jl: dict[str, Any]) -> 
             "status": jl["status"],
             "accepted": accepted,
             "customers": jl["customers"],
+            "dbt_parse": jl.get("dbt_parse"),
         },
         "reference": {
             "seconds": ref_s,
@@ -449,6 +465,8 @@ def format_table(results: dict[str, Any]) -> str:
             f"{ref['seconds']:.1f} | {_gb(ref['peak_rss'])} | {r['ratios']['beam']:.1f}× | "
             f"{r['ratios']['whole']:.1f}× |"
         )
+    parses = ", ".join(f"{r['size']} {r['journeyline'].get('dbt_parse')}" for r in results["sizes"])
+    lines += ["", f"dbt's parse at the start of each run (full, or a saved one): {parses}."]
     lines += ["", "| target | goal | measured | status |", "|---|---|---|---|"]
     lines += [
         f"| {t['target']} | {t['goal']} | {t['shown']} | {t['status']} |"

@@ -229,7 +229,7 @@ def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
     stream = config.streaming.output
     if "://" not in stream:  # the alerts table exists, empty, before any stream ran
         ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
-    variables = {**project_vars(config, lake.ops), "stream_path": stream}
+    variables = project_vars(config)
     env = profile_env(config)
     if config.warehouse.type == "bigquery":
         extra_vars, env = bigquery.dbt_settings(config)
@@ -239,7 +239,7 @@ def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
         "profiles_dir": PROFILES_DIR,
         "target": config.warehouse.type,
         "vars": variables,
-        "env": {**env, **lake_env(attempt_path)},
+        "env": {**env, **lake_env(attempt_path, lake.ops, stream)},
         "work_dir": lake.root / "_dbt",
     }
 

@@ -51,8 +51,11 @@ def build_docs(config: Config, out_dir: Path) -> Path:
     work = lake.root / "_dbt_docs"
     outcome = run_dbt(
         ["docs", "generate", "--static"],
-        vars=project_vars(config, lake.ops),
-        env={**profile_env(config), **lake_env(lake.attempt(attempt))},
+        vars=project_vars(config),
+        env={
+            **profile_env(config),
+            **lake_env(lake.attempt(attempt), lake.ops, config.streaming.output),
+        },
         work_dir=work,
     )
     page = work / "target" / "static_index.html"

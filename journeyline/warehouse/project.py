@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from journeyline.config import Config
 
-# The lake run attempt dbt reads, read with env_var() in models/staging/_lake__sources.yml.
-# It changes every run: as a --vars value it would make dbt re-parse the whole project
-# each run (any change of --vars does); as an environment variable only the lake sources
-# and the models selecting from them are re-parsed (dbt's partial parsing tracks env_var).
+# The lake folders dbt reads: the run attempt (new every run), the run history and the
+# stream's output (both in the lake). They reach dbt as environment variables read only
+# when it executes (macros/journey/source.sql): as --vars, or read while parsing, they
+# would make dbt parse the whole project again for every new run or lake (about 6 s).
 LAKE_RUN_PATH_ENV = "JOURNEYLINE_LAKE_RUN_PATH"
+OPS_PATH_ENV = "JOURNEYLINE_OPS_PATH"
+STREAM_PATH_ENV = "JOURNEYLINE_STREAM_PATH"
+LAKE_ENV = (LAKE_RUN_PATH_ENV, OPS_PATH_ENV, STREAM_PATH_ENV)
+DUCKDB_PATH_ENV = "JOURNEYLINE_DUCKDB_PATH"
 
 
-def project_vars(config: Config, ops_path: Path) -> dict[str, Any]:
-    """The dbt vars of a configuration: the run history, the journey, checks, SLAs.
-    They stay the same from run to run (see lake_env for the run attempt)."""
+def project_vars(config: Config) -> dict[str, Any]:
+    """The dbt vars of a configuration: the journey, checks, SLAs. They name no folder,
+    so they stay the same from run to run and from lake to lake (see ``lake_env``)."""
     return {
-        "ops_path": str(ops_path),
         "stage_order": list(config.stages.order),
         "outcome_statuses": sorted({o.outcome for o in config.stages.outcomes}),
         "dq_severity": {name: c.severity for name, c in config.quality.items()},
@@ -26,14 +30,24 @@ def project_vars(config: Config, ops_path: Path) -> dict[str, Any]:
     }
 
 
-def lake_env(attempt_path: Path) -> dict[str, str]:
-    """The environment naming the lake run attempt the dbt project reads."""
-    return {LAKE_RUN_PATH_ENV: str(attempt_path)}
+def lake_env(attempt_path: Path, ops_path: Path, stream_path: str | None = None) -> dict[str, str]:
+    """The environment naming the lake folders the dbt project reads: the run attempt,
+    the run history and (when there is one) the stream's output; local folders as
+    absolute paths, so that they hold whatever folder dbt runs in."""
+    env = {LAKE_RUN_PATH_ENV: _absolute(attempt_path), OPS_PATH_ENV: _absolute(ops_path)}
+    if stream_path:
+        env[STREAM_PATH_ENV] = _absolute(stream_path)
+    return env
 
 
 def profile_env(config: Config) -> dict[str, str]:
     """The environment profiles/profiles.yml reads for the DuckDB warehouse's staging schema."""
     return {
-        "JOURNEYLINE_DUCKDB_PATH": config.warehouse.path,
+        DUCKDB_PATH_ENV: config.warehouse.path,
         "JOURNEYLINE_DBT_SCHEMA": config.warehouse.staging_schema,
     }
+
+
+def _absolute(path: str | Path) -> str:
+    text = str(path)
+    return text if "://" in text else os.path.abspath(text)

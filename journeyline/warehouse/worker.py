@@ -1,8 +1,10 @@
 """The run's dbt calls in a warm child interpreter, started before Beam.
 
-Importing dbt takes about 2.5 s and a lake's first run parses the project (about 6 s;
-a later run in the same lake reuses the saved parse, about 1.5 s, since the run attempt
-reaches dbt only when it executes: macros/journey/source.sql). A child started before
+Importing dbt takes about 2.5 s and parsing the project about 6 s, unless dbt starts from
+a saved parse (about 1.5 s): the lake's own, or for a new lake the one cached for the
+same project and configuration (``parse_cache``; the lake's folders reach dbt only when
+it executes, macros/journey/source.sql, and the child runs dbt from the warehouse's
+folder, so that the parse names neither). A child started before
 the Beam job does both while Beam runs, at nice 10 so that it only takes CPU the job
 leaves idle, and then makes the run's dbt calls on request, with the very function the
 run would call itself (``run_dbt``); the run only waits for them then, so the low
@@ -31,6 +33,7 @@ import sys
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+from journeyline.warehouse import parse_cache
 from journeyline.warehouse.dbt_runner import DbtOutcome, run_dbt
 
 if TYPE_CHECKING:  # (imported when the gates run)
@@ -146,6 +149,32 @@ def _gates(database: str, schema: str, run_id: str, config: Config) -> list[Chec
         con.close()
 
 
+def _from_warehouse_folder(dbt_args: dict[str, Any]) -> dict[str, Any]:
+    """Make this child's dbt calls from the DuckDB warehouse's folder, the file named alone,
+    so that their saved parse holds for any lake (parse_cache.in_warehouse_folder); the
+    arguments as they are when there is no such folder."""
+    portable, folder = parse_cache.in_warehouse_folder(dbt_args)
+    if folder is None:
+        return dbt_args
+    try:
+        os.chdir(folder)
+    except OSError:  # dbt will say what is wrong with the warehouse's path
+        return dbt_args
+    return portable
+
+
+def _parse(dbt_args: dict[str, Any]) -> bool:
+    """Parse the project into the lake's target folder: a lake without a saved parse starts
+    from the one cached for its project and configuration, and a parse dbt had to make is
+    cached for the next new lake."""
+    parse_cache.seed(dbt_args)
+    before = parse_cache.stamp(parse_cache.saved_parse(dbt_args))
+    parsed = run_dbt(["parse"], **dbt_args).success
+    if parsed and parse_cache.stamp(parse_cache.saved_parse(dbt_args)) != before:
+        parse_cache.keep(dbt_args)
+    return parsed
+
+
 def main() -> int:
     """The child: lower its priority, then answer requests until its stdin closes."""
     with suppress(OSError):
@@ -163,8 +192,8 @@ def main() -> int:
             os._exit(0)
         try:
             if kind == "warm":  # parse the project into its target folder
-                dbt_args = args[0]
-                value: Any = run_dbt(["parse"], **dbt_args).success
+                dbt_args = _from_warehouse_folder(args[0])
+                value: Any = _parse(dbt_args)
             else:
                 value = run_dbt(args[0], **dbt_args)
             answer = pickle.dumps(("ok", value), protocol=pickle.HIGHEST_PROTOCOL)

@@ -8,9 +8,10 @@
                 ~ "JOURNEYLINE_LAKE_RUN_PATH) is required on DuckDB: pass --vars "
                 ~ "'{lake_run_path: <lake>/runs/<attempt>, ops_path: <lake>/_ops}'") }}
         {%- endif -%}
-        {%- if not var('ops_path', '') -%}
+        {%- if not (var('ops_path', '') or env_var('JOURNEYLINE_OPS_PATH', '')) -%}
             {{ exceptions.raise_compiler_error(
-                "dbt var 'ops_path' is required on DuckDB: pass --vars "
+                "dbt var 'ops_path' (or the environment variable JOURNEYLINE_OPS_PATH) "
+                ~ "is required on DuckDB: pass --vars "
                 ~ "'{lake_run_path: <lake>/runs/<attempt>, ops_path: <lake>/_ops}'") }}
         {%- endif -%}
     {%- endif -%}

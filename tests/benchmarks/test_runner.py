@@ -12,6 +12,7 @@ import pytest
 from benchmarks.run import (
     GB,
     compare,
+    dbt_parse,
     ensure_input,
     evaluate_targets,
     format_table,
@@ -71,6 +72,7 @@ def test_results_are_written_and_tabled(landing: Path, tmp_path: Path) -> None:
         "phases": {"beam": ref["seconds"], "dbt": 1.0, "gates": 0.5, "publish": 0.2},
         "counts": {"input_count": ref["input_lines"], "accepted_count": ref["accepted_events"]},
         "customers": ref["customers"],
+        "dbt_parse": "saved",
     }
     row = compare("200p", PEOPLE, ref, jl)
     assert row["ratios"] == {"beam": 1.0, "whole": 2.0, "peak_rss": 1.0}
@@ -82,6 +84,18 @@ def test_results_are_written_and_tabled(landing: Path, tmp_path: Path) -> None:
     assert json.loads(path.read_text()) == json.loads((path.parent / "latest.json").read_text())
     table = format_table(results)
     assert "| 200p |" in table and "1.0×" in table and "2.0×" in table
+    assert "each run (full, or a saved one): 200p saved." in table
+
+
+def test_a_runs_dbt_parse_is_read_from_what_it_added_to_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "dbt.log"
+    assert dbt_parse(log, 0) == "unknown"
+    log.write_text("Unable to do partial parsing because saved manifest not found.\n")
+    earlier = log.stat().st_size
+    assert dbt_parse(log, 0) == "full"
+    with log.open("a") as out:
+        out.write("Partial parsing enabled, no changes found, skipping parsing\n")
+    assert dbt_parse(log, earlier) == "saved"  # the earlier run's full parse is not this one's
 
 
 def test_targets_pass_and_miss_honestly() -> None:

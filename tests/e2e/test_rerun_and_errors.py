@@ -88,6 +88,39 @@ def test_rerunning_the_same_input_gives_identical_tables(first_run: Run) -> None
         con.close()
 
 
+def lake_reads(lake: Path) -> set[str]:
+    """Every folder the SQL dbt executed in the lake's last run reads Parquet from."""
+    return {
+        part.split("'", 1)[0].split("/*")[0]
+        for path in (lake / "_dbt" / "target" / "run").rglob("*.sql")
+        for part in path.read_text(encoding="utf-8").split("read_parquet('")[1:]
+    }
+
+
+def test_a_new_lake_starts_from_the_parse_an_earlier_lake_cached(
+    first_run: Run, tmp_path: Path
+) -> None:
+    """The first run in a new lake and warehouse (another folder, the same file name and
+    configuration) does not parse the dbt project again, and reads only its own lake."""
+    work = tmp_path / "elsewhere"
+    args = ["--input", str(first_run.landing), "--warehouse", str(work / "wh.duckdb")]
+    code, _ = run_quietly("run", *args, "--lake", str(work / "lake"), "--quiet")
+    assert code == 0
+    log = (work / "lake" / "_dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Starting full parse" not in log
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    current = (work / "lake" / "CURRENT").read_text().strip()
+    lake = str(work / "lake")
+    run_tables = ("identity_conflicts", "identity_map", "identity_merges", "quarantine")
+    ops_tables = ("dq_results", "pipeline_runs", "source_runs")
+    assert lake_reads(work / "lake") == (
+        {f"{lake}/runs/{current}/{table}" for table in (*run_tables, "source_stats", "timeline")}
+        | {f"{lake}/_ops/{table}" for table in ops_tables}
+        | {f"{lake}/stream/alerts"}
+    )
+    assert checksums(work / "wh.duckdb") == checksums(first_run.warehouse)
+
+
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "journeyline.cli", *args],
