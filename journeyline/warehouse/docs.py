@@ -15,8 +15,9 @@ from pathlib import Path
 from journeyline.config import Config
 from journeyline.errors import InputError, PipelineError
 from journeyline.lake import Lake
-from journeyline.warehouse.dbt_runner import run_dbt
+from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR
 from journeyline.warehouse.project import lake_env, profile_env, project_vars
+from journeyline.warehouse.worker import WarehouseWorker
 
 DOCS_FILE = "warehouse_docs.html"
 
@@ -49,15 +50,23 @@ def build_docs(config: Config, out_dir: Path) -> Path:
             "run `journeyline run` first (docs describe the published warehouse)",
         )
     work = lake.root / "_dbt_docs"
-    outcome = run_dbt(
-        ["docs", "generate", "--static"],
-        vars=project_vars(config),
-        env={
+    args = {
+        "project_dir": PROJECT_DIR,
+        "profiles_dir": PROFILES_DIR,
+        "vars": project_vars(config),
+        "env": {
             **profile_env(config),
             **lake_env(lake.attempt(attempt), lake.ops, config.streaming.output),
         },
-        work_dir=work,
-    )
+        "work_dir": work,
+    }
+    # In the warehouse child, as a run's dbt calls: from the warehouse's folder, so that
+    # dbt starts from the parse a run cached (parse_cache) instead of parsing again.
+    worker = WarehouseWorker(args, gates_here=False)
+    try:
+        outcome = worker.dbt(["docs", "generate", "--static"])
+    finally:
+        worker.stop()
     page = work / "target" / "static_index.html"
     if not outcome.success or not page.is_file():
         raise PipelineError(f"dbt docs generate failed: {outcome.summary()}")

@@ -167,6 +167,9 @@ def test_docs_are_one_offline_html_page_of_the_published_warehouse(
     assert remote_resources(html) == []
     for name in ("fct_journey_consistency", "fct_attribution", "theme_consistency"):
         assert name in html
+    # dbt started from the parse the run cached, not a parse of its own
+    log = (first_run.lake / "_dbt_docs" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Starting full parse" not in log
 
 
 def test_remote_resources_are_found() -> None:
