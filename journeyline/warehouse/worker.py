@@ -14,9 +14,11 @@ process, as it would without a child (dbt checks its saved parse state itself).
 
 The quality gates run in the run's own process, and Great Expectations (about 3 s to
 import) is imported there while the child makes the first dbt call: the run would
-only wait otherwise, and the child's core is busy. (Warmed in the child as well, the
-import delayed the dbt calls of a short run, whose Beam job ends before the child's
-warm-up does.)
+only wait otherwise. The import runs on a thread at the lowest priority (Linux gives each
+thread its own), so that it takes only the CPU the child's dbt call leaves: at the run's
+own priority it took a core from the child, whose call then took 0.6-0.8 s longer.
+(Warmed in the child as well, the import delayed the dbt calls of a short run, whose
+Beam job ends before the child's warm-up does.)
 
 A separate interpreter (``python -m journeyline.warehouse.worker``), not a
 multiprocessing child: it never re-imports the caller's main module. Requests and
@@ -30,6 +32,7 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +44,7 @@ if TYPE_CHECKING:  # (imported when the gates run)
     from journeyline.quality import CheckResult
 
 NICE = 10
+WARM_NICE = 19  # the gates' import: below the child, which gets the CPU first
 _BROKEN = (OSError, EOFError, ValueError, pickle.PickleError, AttributeError, ImportError)
 
 
@@ -56,6 +60,7 @@ class WarehouseWorker:
         self.gates_cold = gates_here  # Great Expectations still to import
         self.process: subprocess.Popen | None = None
         self.unanswered = 0  # requests sent whose answers are not read yet
+        self.warming: threading.Thread | None = None  # the gates' import, once started
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", __name__],
@@ -76,6 +81,8 @@ class WarehouseWorker:
 
     def gates(self, database: str, schema: str, run_id: str, config: Config) -> list[CheckResult]:
         """The quality gates on a DuckDB warehouse, in this process."""
+        if self.warming is not None:  # (the import silences GX as the gates do: not twice)
+            self.warming.join()
         return _gates(database, schema, run_id, config)
 
     def stop(self) -> None:
@@ -101,9 +108,9 @@ class WarehouseWorker:
     def _warm_gates(self) -> None:
         if self.gates_cold:
             self.gates_cold = False
-            from journeyline.quality.gates import warm_up
-
-            warm_up()
+            # Not a daemon: the interpreter waits for an import it would otherwise cut.
+            self.warming = threading.Thread(target=_warm_up_below, name="journeyline-warm-gates")
+            self.warming.start()
 
     def _send(self, request: tuple[Any, ...]) -> None:
         assert self.process is not None and self.process.stdin is not None
@@ -136,6 +143,18 @@ class WarehouseWorker:
             self.kill()
             return None
         return value if status == "ok" else None
+
+
+def _warm_up_below() -> None:
+    """Import Great Expectations at ``WARM_NICE`` on this thread (Linux; elsewhere at the
+    run's priority). A failure is left to the gates, which import it again and report."""
+    if sys.platform.startswith("linux"):  # there a thread id names the thread alone
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WARM_NICE)
+    with suppress(Exception):
+        from journeyline.quality.gates import warm_up
+
+        warm_up()
 
 
 def _gates(database: str, schema: str, run_id: str, config: Config) -> list[CheckResult]:
