@@ -43,8 +43,8 @@ from journeyline.schema import (
 )
 from journeyline.suppressions import load_suppressions
 from journeyline.warehouse import bigquery
-from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR, DbtOutcome
-from journeyline.warehouse.project import lake_env, profile_env, project_vars
+from journeyline.warehouse.dbt_runner import DbtOutcome
+from journeyline.warehouse.project import dbt_args, lake_env
 from journeyline.warehouse.publish import DATA_TABLES, OPS_TABLES, connect, publish, quote
 from journeyline.warehouse.worker import WarehouseWorker
 from journeyline.windows import Plan, Window, describe_empty, landing_date, plan_window
@@ -229,19 +229,13 @@ def _dbt_args(config: Config, attempt_path: Path, lake: Lake) -> dict[str, Any]:
     stream = config.streaming.output
     if "://" not in stream:  # the alerts table exists, empty, before any stream ran
         ensure_nonempty(Path(stream) / "alerts", ALERT_SCHEMA, "_empty.parquet")
-    variables = project_vars(config)
-    env = profile_env(config)
-    if config.warehouse.type == "bigquery":
+    args = dbt_args(config, attempt_path, lake.ops, lake.root / "_dbt")
+    if config.warehouse.type == "bigquery":  # BigQuery's profile in place of DuckDB's
         extra_vars, env = bigquery.dbt_settings(config)
-        variables.update(extra_vars)
-    return {
-        "project_dir": PROJECT_DIR,
-        "profiles_dir": PROFILES_DIR,
-        "target": config.warehouse.type,
-        "vars": variables,
-        "env": {**env, **lake_env(attempt_path, lake.ops, stream)},
-        "work_dir": lake.root / "_dbt",
-    }
+        args["vars"].update(extra_vars)
+        args["target"] = config.warehouse.type
+        args["env"] = {**env, **lake_env(attempt_path, lake.ops, stream)}
+    return args
 
 
 # The run's models (the ops models publish the run log later), then with their data tests.

@@ -15,8 +15,7 @@ from pathlib import Path
 from journeyline.config import Config
 from journeyline.errors import InputError, PipelineError
 from journeyline.lake import Lake
-from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR
-from journeyline.warehouse.project import lake_env, profile_env, project_vars
+from journeyline.warehouse.project import dbt_args
 from journeyline.warehouse.worker import WarehouseWorker
 
 DOCS_FILE = "warehouse_docs.html"
@@ -50,18 +49,9 @@ def build_docs(config: Config, out_dir: Path) -> Path:
             "run `journeyline run` first (docs describe the published warehouse)",
         )
     work = lake.root / "_dbt_docs"
-    args = {
-        "project_dir": PROJECT_DIR,
-        "profiles_dir": PROFILES_DIR,
-        "vars": project_vars(config),
-        "env": {
-            **profile_env(config),
-            **lake_env(lake.attempt(attempt), lake.ops, config.streaming.output),
-        },
-        "work_dir": work,
-    }
     # In the warehouse child, as a run's dbt calls: from the warehouse's folder, so that
     # dbt starts from the parse a run cached (parse_cache) instead of parsing again.
+    args = dbt_args(config, lake.attempt(attempt), lake.ops, work)
     worker = WarehouseWorker(args, gates_here=False)
     try:
         outcome = worker.dbt(["docs", "generate", "--static"])

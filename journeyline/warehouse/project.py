@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from journeyline.config import Config
+from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR
 
 # The lake folders dbt reads: the run attempt (new every run), the run history and the
 # stream's output (both in the lake). They reach dbt as environment variables read only
@@ -38,6 +39,23 @@ def lake_env(attempt_path: Path, ops_path: Path, stream_path: str | None = None)
     if stream_path:
         env[STREAM_PATH_ENV] = _absolute(stream_path)
     return env
+
+
+def dbt_args(config: Config, attempt_path: Path, ops_path: Path, work_dir: Path) -> dict[str, Any]:
+    """``run_dbt``'s keyword arguments for the project over one lake attempt, on the DuckDB
+    warehouse. A run's calls and ``journeyline docs`` take them from here, so that they
+    parse alike and start from the same saved parse (``parse_cache``)."""
+    return {
+        "project_dir": PROJECT_DIR,
+        "profiles_dir": PROFILES_DIR,
+        "target": "duckdb",
+        "vars": project_vars(config),
+        "env": {
+            **profile_env(config),
+            **lake_env(attempt_path, ops_path, config.streaming.output),
+        },
+        "work_dir": work_dir,
+    }
 
 
 def profile_env(config: Config) -> dict[str, str]:
