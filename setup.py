@@ -7,7 +7,7 @@ and ``transforms`` packages to Dataflow workers. Exact versions live in
 extras that group them.
 """
 
-from setuptools import find_namespace_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 PIPELINE = [
     "apache-beam[gcp]",
@@ -49,6 +49,16 @@ setup(
     package_data={
         "journeyline": ["defaults/*.yml", "defaults/connectors/*.yml", "quality/vendor/*/*"]
     },
+    # The canonical lines' scanner in C (transforms/scan.py): optional, so that an install
+    # without a C compiler still works, with every line on the orjson path.
+    ext_modules=[
+        Extension(
+            "transforms._linescan",
+            ["transforms/_linescan.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        )
+    ],
     install_requires=PIPELINE,
     extras_require={"warehouse": WAREHOUSE, "dev": DEV, "all": WAREHOUSE},
     entry_points={"console_scripts": ["journeyline=journeyline.cli:console_main"]},

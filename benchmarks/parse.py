@@ -36,28 +36,12 @@ from journeyline.errors import InputError
 from journeyline.inputs import discover
 from transforms.read import ParseSourceFile
 from transforms.records import InputFile
+from transforms.scan import TEXT_FIELDS
 
 DEFAULT_LINES = 300_000
 # The canonical fields as DuckDB reads them: text, a number, and the two objects as JSON.
 _COLUMNS = {
-    **{
-        name: "VARCHAR"
-        for name in (
-            "event_id",
-            "source",
-            "stream",
-            "event_type",
-            "survey_type",
-            "account_id",
-            "channel",
-            "campaign_id",
-            "message_theme",
-            "currency",
-            "occurred_at",
-            "received_at",
-            "amount",
-        )
-    },
+    **dict.fromkeys((*TEXT_FIELDS, "amount"), "VARCHAR"),
     "score": "DOUBLE",
     "identifiers": "JSON",
     "properties": "JSON",

@@ -14,33 +14,26 @@ their reasons are exactly those of the per-row contract
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeyline.schema import AMOUNT, EVENT_SCHEMA, IDENTIFIERS, SURVEY_RANGES, TIMESTAMP
 from transforms.contract import RowContract, properties_bytes, to_micros
 from transforms.identifiers import identifier_text
+from transforms.scan import TEXT_FIELDS, Scanned
 
 _MAX_TEXT = 1024
 _TEXT_FIELDS = ("account_id", "channel", "campaign_id", "message_theme", "currency")
 # The fields that hold text or nothing, converted by Arrow (``text_struct``).
-_STRINGS = (
-    "event_id",
-    "source",
-    "stream",
-    "event_type",
-    "survey_type",
-    *_TEXT_FIELDS,
-    "occurred_at",
-    "received_at",
-)
+_STRINGS = TEXT_FIELDS
 _STRUCT = pa.struct([(name, pa.string()) for name in _STRINGS])
 # The fields read in Python: a number, an amount (number or text) and two objects.
 _OTHERS = ("identifiers", "score", "amount", "properties")
@@ -214,21 +207,16 @@ class FastCanonical:
             self._seen[key] = value
         return value
 
-    def _identifiers(
-        self, n: int, rows: np.ndarray, keys: list[str], raw: list[Any]
-    ) -> _Identifiers:
-        """Normalise every identifier of the candidates (``rows``: each one's record) once
-        per distinct (type, raw value) pair, and keep them in each record's type order.
+    def _identifiers(self, n: int, rows: np.ndarray, keys: pa.Array, raw: pa.Array) -> _Identifiers:
+        """Normalise every identifier of the candidates (``rows``: each one's record; ``keys``
+        its type, ``raw`` its value as text) once per distinct (type, raw value) pair, and
+        keep them in each record's type order.
 
         Tens of thousands of events share a few thousand identifiers, so the Python that
         normalises (and, with privacy on, hashes and checks suppression) runs per pair.
         """
-        types_arr = pc.dictionary_encode(pa.array(keys, pa.string()))
-        try:
-            raw_arr = pa.array(raw, pa.string())
-        except _CONVERSION_ERRORS:  # a number among them, or a value that is not text
-            raw_arr = pa.array([identifier_text(v) for v in raw], pa.string())
-        texts_arr = pc.dictionary_encode(raw_arr)
+        types_arr = pc.dictionary_encode(keys)
+        texts_arr = pc.dictionary_encode(raw)
         types = types_arr.dictionary.to_pylist()
         texts = [*texts_arr.dictionary.to_pylist(), None]  # a null value: past the end
         width = len(texts)
@@ -264,7 +252,8 @@ class FastCanonical:
         return properties if self.hasher is None else self.hasher.redact_own_json_column(properties)
 
     def accept(self, records: list[Any], received_fallback: datetime) -> FastResult:
-        """Split ``records`` into clean ones (built as a table) and ones for RowContract."""
+        """Split ``records`` (parsed JSON values) into clean ones (built as a table) and ones
+        for RowContract (``accepted`` and ``fallback`` index ``records``)."""
         positions = [i for i, obj in enumerate(records) if type(obj) is dict]
         objects = [records[i] for i in positions]
         n = len(objects)
@@ -272,42 +261,11 @@ class FastCanonical:
             return FastResult(None, [], list(range(len(records))), 0)
 
         strings, ok = text_struct(objects)
-        text: dict[str, pa.Array] = {}
-        for field in ("event_id", "source", "stream", "event_type", "survey_type", *_TEXT_FIELDS):
-            text[field], clean = text_column(strings.field(field))
-            ok &= clean
-        ok &= pc.is_valid(text["event_id"]).to_numpy(zero_copy_only=False)
-        stream = text["stream"]
-        if self.source.stream is not None:
-            stream = stream.fill_null(self.source.stream)
-        known = pc.is_in(
-            pc.binary_join_element_wise(stream, text["event_type"], "\x1f"),
-            value_set=pa.array([f"{s}\x1f{t}" for s, t in sorted(self.pairs)]),
-        )
-        ok &= known.fill_null(False).to_numpy(zero_copy_only=False)
-        source = text["source"].fill_null(self.source.name)
-
+        text = {field: strings.field(field) for field in _STRINGS}
         column = _fields(objects, _OTHERS)
         scores, scored, clean = number_column(column["score"])
         ok &= clean
-        survey = pc.utf8_lower(text["survey_type"])
-        has_survey = pc.is_valid(survey).to_numpy(zero_copy_only=False)
-        low = np.zeros(n)
-        high = np.zeros(n)
-        for kind, (lo, hi) in SURVEY_RANGES.items():
-            is_kind = pc.equal(survey, kind).fill_null(False).to_numpy(zero_copy_only=False)
-            low[is_kind], high[is_kind] = lo, hi
-        known_survey = pc.is_in(survey, value_set=pa.array(list(SURVEY_RANGES))).fill_null(False)
-        ok &= ~has_survey | (
-            known_survey.to_numpy(zero_copy_only=False)
-            & scored
-            & (scores >= low)
-            & (scores <= high)
-        )
-        occurred = strings.field("occurred_at")  # required: a missing time falls back
-        ok &= pc.is_valid(occurred).to_numpy(zero_copy_only=False)
-        received = strings.field("received_at")  # "" is missing, as in RowContract
-        received = pc.if_else(pc.equal(received, "").fill_null(False), None, received)
+        ok &= self._text_checks(text, scores, scored)
 
         # Per candidate, the checks that need Python: identifiers an object with entries
         # (read out here, normalised below), a clean amount, properties an object or none.
@@ -340,13 +298,143 @@ class FastCanonical:
             counts.append(len(raw_ids))
         raw_count = np.zeros(n, np.int64)
         raw_count[candidates] = counts
-        ok &= raw_count > 0
-        ids = self._identifiers(n, np.repeat(candidates, counts), id_keys, id_raw)
-        ok &= ids.usable  # RowContract says why not (no identifier left, a forgotten person)
+        try:
+            raw_arr = pa.array(id_raw, pa.string())
+        except _CONVERSION_ERRORS:  # a number among them, or a value that is not text
+            raw_arr = pa.array([identifier_text(v) for v in id_raw], pa.string())
+        ids = self._identifiers(
+            n, np.repeat(candidates, counts), pa.array(id_keys, pa.string()), raw_arr
+        )
 
+        def properties(keep: np.ndarray) -> pa.Array:
+            return pa.array([properties_bytes(all_props[j]) for j in keep.tolist()], pa.binary())
+
+        return self._accept(
+            positions,
+            len(records),
+            text,
+            ok & (raw_count > 0),
+            scores,
+            scored,
+            raw_count,
+            ids,
+            amounts,
+            properties,
+            received_fallback,
+        )
+
+    def accept_scanned(self, scanned: Scanned, received_fallback: datetime) -> FastResult:
+        """``accept`` for lines the C scanner read into columns (``transforms/scan.py``):
+        the same checks on the same values, without a Python object per line.
+        ``accepted`` and ``fallback`` index the scanned rows."""
+        n = scanned.rows
+        if not n:
+            return FastResult(None, [], [], 0)
+        text = dict(scanned.text)
+        scores, scored = scanned.scores, scanned.scored
+        ok = self._text_checks(text, scores, scored)
+
+        # Amounts are rare: each is read as orjson reads it, then checked as above.
+        amounts: dict[int, Decimal] = {}
+        given = np.flatnonzero(ok & scanned.amounts.is_valid().to_numpy(zero_copy_only=False))
+        tokens = scanned.amounts.take(pa.array(given)).to_pylist()
+        for j, token, is_text in zip(
+            given.tolist(), tokens, scanned.amount_is_text[given].tolist(), strict=True
+        ):
+            if token == "":
+                continue  # "" is no amount
+            amount = _amount(token if is_text else orjson.loads(token))
+            if amount is None:
+                ok[j] = False
+            else:
+                amounts[j] = amount
+        raw_count = np.bincount(scanned.id_rows, minlength=n)
+        mine = pa.array(ok[scanned.id_rows])  # the identifiers of candidates only
+        ids = self._identifiers(
+            n,
+            scanned.id_rows[ok[scanned.id_rows]].astype(np.int64),
+            scanned.id_types.filter(mine),
+            scanned.id_values.filter(mine),
+        )
+
+        def properties(keep: np.ndarray) -> pa.Array:
+            return scanned.properties.take(pa.array(keep))
+
+        return self._accept(
+            range(n),
+            n,
+            text,
+            ok,
+            scores,
+            scored,
+            raw_count,
+            ids,
+            amounts,
+            properties,
+            received_fallback,
+        )
+
+    def _text_checks(
+        self, text: dict[str, pa.Array], scores: np.ndarray, scored: np.ndarray
+    ) -> np.ndarray:
+        """Which records pass the checks on their text fields and score; ``text`` gets the
+        values the table is built from (nulls for "", the source's defaults filled in)."""
+        n = len(scores)
+        ok = np.ones(n, bool)
+        for field in ("event_id", "source", "stream", "event_type", "survey_type", *_TEXT_FIELDS):
+            text[field], clean = text_column(text[field])
+            ok &= clean
+        ok &= pc.is_valid(text["event_id"]).to_numpy(zero_copy_only=False)
+        stream = text["stream"]
+        if self.source.stream is not None:
+            text["stream"] = stream = stream.fill_null(self.source.stream)
+        known = pc.is_in(
+            pc.binary_join_element_wise(stream, text["event_type"], "\x1f"),
+            value_set=pa.array([f"{s}\x1f{t}" for s, t in sorted(self.pairs)]),
+        )
+        ok &= known.fill_null(False).to_numpy(zero_copy_only=False)
+        text["source"] = text["source"].fill_null(self.source.name)
+
+        text["survey_type"] = survey = pc.utf8_lower(text["survey_type"])
+        has_survey = pc.is_valid(survey).to_numpy(zero_copy_only=False)
+        low = np.zeros(n)
+        high = np.zeros(n)
+        for kind, (lo, hi) in SURVEY_RANGES.items():
+            is_kind = pc.equal(survey, kind).fill_null(False).to_numpy(zero_copy_only=False)
+            low[is_kind], high[is_kind] = lo, hi
+        known_survey = pc.is_in(survey, value_set=pa.array(list(SURVEY_RANGES))).fill_null(False)
+        ok &= ~has_survey | (
+            known_survey.to_numpy(zero_copy_only=False)
+            & scored
+            & (scores >= low)
+            & (scores <= high)
+        )
+        occurred = text["occurred_at"]  # required: a missing time falls back
+        ok &= pc.is_valid(occurred).to_numpy(zero_copy_only=False)
+        received = text["received_at"]  # "" is missing, as in RowContract
+        text["received_at"] = pc.if_else(pc.equal(received, "").fill_null(False), None, received)
+        return ok
+
+    def _accept(
+        self,
+        positions: Sequence[int],
+        total: int,
+        text: dict[str, pa.Array],
+        ok: np.ndarray,
+        scores: np.ndarray,
+        scored: np.ndarray,
+        raw_count: np.ndarray,
+        ids: _Identifiers,
+        amounts: dict[int, Decimal],
+        properties: Callable[[np.ndarray], pa.Array],
+        received_fallback: datetime,
+    ) -> FastResult:
+        """The table of the records that passed every check (``positions``: each record's
+        index among ``total`` inputs; every other input falls back)."""
+        ok &= ids.usable  # RowContract says why not (no identifier left, a forgotten person)
         keep = np.flatnonzero(ok)
         accepted = [positions[j] for j in keep.tolist()]
-        taken = np.zeros(len(records), bool)
+        taken = np.zeros(total, bool)
         taken[np.asarray(accepted, np.intp)] = True
         fallback = np.flatnonzero(~taken).tolist()  # every other position, in order
         if not len(keep):
@@ -355,18 +443,17 @@ class FastCanonical:
         in_kept = ok[ids.rows]
         offsets = np.zeros(len(keep) + 1, np.int32)
         np.cumsum(ids.kept[keep], out=offsets[1:])
-        properties = [properties_bytes(all_props[j]) for j in keep.tolist()]
         cols: dict[str, Any] = {
             "event_id": text["event_id"].take(rows),
-            "source": source.take(rows),
-            "stream": stream.take(rows),
+            "source": text["source"].take(rows),
+            "stream": text["stream"].take(rows),
             "event_type": text["event_type"].take(rows),
-            "survey_type": survey.take(rows),
+            "survey_type": text["survey_type"].take(rows),
             "score": pa.array(
                 np.where(scored, scores, np.nan)[keep], pa.float64(), mask=~scored[keep]
             ),
             "amount": pa.array([amounts.get(j) for j in keep.tolist()], AMOUNT),
-            "properties": self._redacted(pa.array(properties, pa.binary()).cast(pa.string())),
+            "properties": self._redacted(properties(keep).cast(pa.string())),
             "identifiers": pa.MapArray.from_arrays(
                 pa.array(offsets),
                 ids.keys.filter(pa.array(in_kept)),
@@ -378,8 +465,8 @@ class FastCanonical:
         dropped = raw_count[keep] - ids.kept[keep]
         return self._finish(
             cols,
-            occurred.take(rows),
-            received.take(rows),
+            text["occurred_at"].take(rows),
+            text["received_at"].take(rows),
             accepted,
             fallback,
             dropped,

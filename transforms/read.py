@@ -22,6 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,10 +37,11 @@ from transforms.adapters.bigquery import bigquery_tables, read_table, row_record
 from transforms.adapters.rows import parse_line, read_json_lines
 from transforms.batches import BatchBuilder, TaggedOutputs
 from transforms.contract import Accepted, Rejection, RowContract, to_micros
-from transforms.fast_contract import FastCanonical
+from transforms.fast_contract import FastCanonical, FastResult
 from transforms.handoff import MappedTables, handoff_dir, pack, remove_dir, unpack
 from transforms.pooled import at_bundle_end
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
+from transforms.scan import scan_lines
 
 QUARANTINE = "quarantine"
 STATS = "stats"
@@ -366,21 +368,45 @@ class ParseSourceFile(beam.DoFn):
             if paused:
                 gc.enable()
 
+    def _load(
+        self,
+        numbers: list[int],
+        lines: list[bytes],
+        path: str,
+        values: list[Any],
+        value_numbers: list[int],
+        slow: list[tuple[int, RawRecord]],
+    ) -> None:
+        """Lines (``numbers``: each one's line number, ascending) parsed with orjson, in runs
+        of ``_RUN`` from bytes; a run with a bad line in it is parsed line by line."""
+        max_bytes = self.config.contract.max_raw_bytes
+        loads, malformed = orjson.loads, orjson.JSONDecodeError
+        for lo in range(0, len(lines), _RUN):
+            run, run_numbers = lines[lo : lo + _RUN], numbers[lo : lo + _RUN]
+            if run_numbers[0] > 1 and max(map(len, run)) <= max_bytes:
+                try:  # the common case: a run of well-formed lines, parsed from bytes
+                    values += list(map(loads, run))
+                    value_numbers += run_numbers
+                    continue
+                except malformed:
+                    pass
+            self._lines_one_by_one(run, run_numbers, path, values, value_numbers, slow)
+
     def _lines_one_by_one(
         self,
         run: list[bytes],
-        first: int,
+        run_numbers: list[int],
         path: str,
         values: list[Any],
         numbers: list[int],
         slow: list[tuple[int, RawRecord]],
     ) -> None:
-        """Lines of a run that did not parse as a whole (``first``: the first one's number):
+        """Lines of a run that did not parse as a whole (``run_numbers``: their numbers):
         each well-formed one into ``values``, the rest through ``parse_line`` (the file's
         first line always, for its byte-order mark), rejections into ``slow``."""
         max_bytes = self.config.contract.max_raw_bytes
         loads, malformed = orjson.loads, orjson.JSONDecodeError
-        for number, line in enumerate(run, first):
+        for number, line in zip(run_numbers, run, strict=True):
             if number > 1 and len(line) <= max_bytes:
                 try:
                     values.append(loads(line))
@@ -400,8 +426,9 @@ class ParseSourceFile(beam.DoFn):
     def _parse_canonical(
         self, source: SourceConfig, path: str, received: datetime, first: int, lines: list[bytes]
     ) -> Iterator[Any]:
-        """Each batch of lines: well-formed ones parsed straight from bytes and accepted in
-        bulk, the rest (and what the columnar contract cannot prove clean) row by row.
+        """Each batch of lines: the plainly clean ones scanned in C into columns
+        (``transforms/scan.py``), the others parsed with orjson, both accepted in bulk by the
+        columnar contract; what it cannot prove clean goes through the per-row contract.
 
         A parsed line is kept as its value and line number only: the ``RawRecord`` and
         ``file:line`` location the per-row contract needs are built for the few lines that
@@ -410,56 +437,78 @@ class ParseSourceFile(beam.DoFn):
         max_bytes = self.config.contract.max_raw_bytes
         batch_rows = self.config.pipeline.batch_rows
         fast = self.fast[source.name]
-        loads, malformed = orjson.loads, orjson.JSONDecodeError
         tally = _Tally(source.name, self.run_id, to_micros(received), batch_rows)
         for start in range(0, len(lines), batch_rows):
+            batch = lines[start : start + batch_rows]
+            number = first + start  # the line number of the batch's first line
+            slow: list[tuple[int, RawRecord]] = []  # (line number, record) for RowContract
+            scanned = scan_lines(batch, number == 1, max_bytes)
+            rest = np.arange(len(batch))
+            if scanned.rows:
+                result = fast.accept_scanned(scanned, received)
+                index = scanned.index
+                if result.table is not None:
+                    taken = [batch[i] for i in index[result.accepted].tolist()]
+                    yield self._accepted_table(result, taken, path, tally)
+                for i in index[result.fallback].tolist():  # valid JSON, an unusual record
+                    line = batch[i]
+                    slow.append((number + i, self._raw(line, path, number + i, orjson.loads(line))))
+                rest = np.setdiff1d(rest, index, assume_unique=True)
             values: list[Any] = []
             numbers: list[int] = []  # the line number of each value (lines[number - first])
-            slow: list[tuple[int, RawRecord]] = []  # (line number, record) for RowContract
-            end = min(start + batch_rows, len(lines))
-            for lo in range(start, end, _RUN):
-                run = lines[lo : min(lo + _RUN, end)]
-                number = first + lo  # the line number of the run's first line
-                if number > 1 and max(map(len, run)) <= max_bytes:
-                    try:  # the common case: a run of well-formed lines, parsed from bytes
-                        values += list(map(loads, run))
-                        numbers += range(number, number + len(run))
-                        continue
-                    except malformed:
-                        pass
-                self._lines_one_by_one(run, number, path, values, numbers, slow)
+            self._load(
+                (rest + number).tolist(),
+                [batch[i] for i in rest.tolist()],
+                path,
+                values,
+                numbers,
+                slow,
+            )
             result = fast.accept(values, received)
             if result.table is not None:
-                tally.stats["input_count"] += len(result.accepted)
-                tally.stats["source_rows"] += len(result.accepted)
-                accepted = [lines[numbers[i] - first] for i in result.accepted]
-                hashes = pa.array(line_hashes(accepted), pa.uint64())
-                # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
-                # table then has one schema, whichever path built it.
-                table = result.table.set_column(
-                    result.table.schema.get_field_index("record_hash"),
-                    EVENT_SCHEMA.field("record_hash"),
-                    hashes,
-                )
-                table = table.set_column(
-                    table.schema.get_field_index("input_file"),
-                    EVENT_SCHEMA.field("input_file"),
-                    pa.array([path] * table.num_rows, pa.string()),
-                )
-                tally.accepted(
-                    pc.max(table.column("occurred_at")).cast(pa.int64()).as_py(),
-                    pc.max(table.column("received_at")).cast(pa.int64()).as_py(),
-                    result.identifiers_dropped,
-                )
-                yield table
+                taken = [lines[numbers[i] - first] for i in result.accepted]
+                yield self._accepted_table(result, taken, path, tally)
             for i in result.fallback:
-                number = numbers[i]
-                text = _text_of(lines[number - first]).decode("utf-8", errors="replace")
-                slow.append((number, RawRecord(text, f"{path}:{number}", values[i])))
+                line = lines[numbers[i] - first]
+                slow.append((numbers[i], self._raw(line, path, numbers[i], values[i])))
             slow.sort(key=itemgetter(0))  # in line order (each line number occurs once)
             records = [record for _, record in slow]
             yield from self._parse_into(source, records, received, tally, path)
         yield from self._finish(tally, path)
+
+    @staticmethod
+    def _raw(line: bytes, path: str, number: int, value: Any) -> RawRecord:
+        """The per-row contract's record of a parsed landing line."""
+        text = _text_of(line).decode("utf-8", errors="replace")
+        return RawRecord(text, f"{path}:{number}", value)
+
+    @staticmethod
+    def _accepted_table(
+        result: FastResult, taken: list[bytes], path: str, tally: _Tally
+    ) -> pa.Table:
+        """The columnar contract's table for ``taken`` (its accepted lines, in order) with
+        their line hashes and file, counted into ``tally``."""
+        tally.stats["input_count"] += len(result.accepted)
+        tally.stats["source_rows"] += len(result.accepted)
+        hashes = pa.array(line_hashes(taken), pa.uint64())
+        # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
+        # table then has one schema, whichever path built it.
+        table = result.table.set_column(
+            result.table.schema.get_field_index("record_hash"),
+            EVENT_SCHEMA.field("record_hash"),
+            hashes,
+        )
+        table = table.set_column(
+            table.schema.get_field_index("input_file"),
+            EVENT_SCHEMA.field("input_file"),
+            pa.array([path] * table.num_rows, pa.string()),
+        )
+        tally.accepted(
+            pc.max(table.column("occurred_at")).cast(pa.int64()).as_py(),
+            pc.max(table.column("received_at")).cast(pa.int64()).as_py(),
+            result.identifiers_dropped,
+        )
+        return table
 
 
 _WORKER: ParseSourceFile | None = None  # the parser of a parse worker process
