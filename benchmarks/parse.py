@@ -1,16 +1,17 @@
 """The parse hot spot per line, against JSON readers timed in the same process:
 ``python -m benchmarks.parse LANDING [--lines N] [--json OUT]``.
 
-Half of the Beam job's time at 1M events is parsing canonical JSON lines. Its cost per
-line is measured here on whole files of the landing folder, about ``--lines`` lines
-(``sample``: a file of each source in turn, each source's in name order), three ways,
-one after the other in one process:
+Parsing canonical JSON lines was half of the Beam job's time at 1M events until the
+common lines were scanned in C (``transforms/_linescan.c``). Its cost per line is
+measured here on whole files of the landing folder, about ``--lines`` lines (``sample``:
+a file of each source in turn, each source's in name order), three ways, one after the
+other in one process:
 
-- ``journeyline``: ``ParseSourceFile.parse_file``, what a parse worker runs (JSON, the
-  columnar contract, the row path for the rest, line hashes), files in order as one
-  worker takes them;
-- ``orjson``: ``orjson.loads`` of every line and nothing else, the floor of a parser
-  that builds Python objects (journeyline's first step);
+- ``journeyline``: ``ParseSourceFile.parse_file``, what a parse worker runs (the C
+  scanner and orjson for the lines it leaves out, the columnar contract, the row path
+  for the rest, line hashes), files in order as one worker takes them;
+- ``orjson``: ``orjson.loads`` of every line and nothing else, what a reader that builds
+  Python objects costs at the least;
 - ``duckdb``: DuckDB's ``read_json`` of the same files into typed columns on one thread
   (malformed lines skipped), what a columnar C++ reader costs.
 
