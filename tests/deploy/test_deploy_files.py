@@ -74,6 +74,10 @@ def test_the_dockerfile_copies_what_exists_and_launches_the_launcher() -> None:
     assert py_file and (ROOT / py_file.group(1)).is_file()
     assert 'FLEX_TEMPLATE_PYTHON_SETUP_FILE="${WORKDIR}/setup.py"' in text
     assert "JOURNEYLINE_HASH_KEY" not in text  # no secret is baked into an image
+    # The C scanner's source is there when `pip install -e` builds it, and no extension
+    # built on the machine that builds the image is copied over the image's own.
+    assert text.index("transforms/_linescan.c") < text.index("pip install")
+    assert "**/*.so" in (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
 
 
 def _dag_call(tree: ast.Module) -> ast.Call:
