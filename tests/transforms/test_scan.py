@@ -75,6 +75,10 @@ def test_a_clean_line_gives_the_values_orjson_reads() -> None:
             "zeta": [1, {"b": True, "a": None}, []],
             "Alpha": {"y": "hôtel ✓ 😀", "x": -42, "": {}},
             "alpha": False,
+            # code point (UTF-8 byte) order, as orjson sorts: not UTF-16's, where an
+            # astral character would sort before U+E000
+            "\U0001f600": 1,
+            "\ue000": "\x7f",
         },
     }
     # Spaces around every token, as json.dumps and hand-written files have them.
