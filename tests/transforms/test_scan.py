@@ -246,3 +246,83 @@ def test_generated_landing_parses_the_same_and_mostly_in_c(tmp_path: Path) -> No
     assert_same_both_ways(lines, batch_rows=5000)
     assert scan_lines(lines, True, 65_536).rows > 0.97 * len(lines)
     assert len(parse(lines, 5000)[0]) > 0.95 * len(lines)
+
+
+# --- damaged lines: the scanner never reads one differently from orjson -------------------
+
+
+def assert_scanned_as_orjson_reads(lines: list[bytes]) -> None:
+    """Every line the scanner takes is one orjson parses to the very values it returned."""
+    scanned = scan_lines(lines, False, 10_000)
+    ids = list(
+        zip(
+            scanned.id_rows.tolist(),
+            scanned.id_types.to_pylist(),
+            scanned.id_values.to_pylist(),
+            strict=True,
+        )
+    )
+    for row, position in enumerate(scanned.index.tolist()):
+        record = orjson.loads(lines[position])  # raises if the scanner took invalid JSON
+        assert type(record) is dict and set(record) <= {*TEXT_FIELDS, *NON_TEXT}
+        for name in TEXT_FIELDS:
+            assert scanned.text[name][row].as_py() == record.get(name), name
+        score = record.get("score")
+        assert scanned.scored[row] == (score is not None)
+        assert score is None or (type(score) is int and scanned.scores[row] == score)
+        amount, token = record.get("amount"), scanned.amounts[row].as_py()
+        if scanned.amount_is_text[row]:
+            assert token == amount
+        else:
+            assert amount == (None if token is None else orjson.loads(token))
+        assert [(t, v) for r, t, v in ids if r == row] == list(record["identifiers"].items())
+        assert scanned.properties[row].as_py() == properties_bytes(record.get("properties"))
+
+
+NON_TEXT = ("identifiers", "score", "amount", "properties")
+# Bytes and pieces of JSON a damaged line may gain: structure, numbers in every form,
+# escapes, control characters, and UTF-8 that is invalid in the ways a decoder can miss.
+PIECES = [
+    *(bytes([b]) for b in b'{}[]":,\\ -+.eE019tfnul\x00\x1f\x7f'),
+    b"-0",
+    b"01",
+    b"1e5",
+    b"1.5",
+    b"123456789012345678901",
+    b"true",
+    b"null",
+    b"\\n",
+    b"\\u00e9",
+    b'"a":1,',
+    b'"score":3,',
+    b'"channel":"x",',
+    b"\xc3\xa9",
+    b"\xed\xa0\x80",
+    b"\xc0\xaf",
+    b"\xf4\x90\x80\x80",
+    b"\xe2\x82",
+    b"\xef\xbb\xbf",
+]
+
+
+@st.composite
+def damaged(draw: st.DrawFn) -> bytes:
+    """A clean line with a few pieces replaced, inserted or removed."""
+    data = bytearray(line(amount=-12.5, score=7, properties={"a": [1, {"b": None}], "c": "d"}))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        piece = draw(st.one_of(st.sampled_from(PIECES), st.binary(min_size=1, max_size=1)))
+        edit = draw(st.sampled_from(["replace", "insert", "delete"]))
+        if edit == "insert":
+            data[at:at] = piece
+        elif edit == "replace":
+            data[at : at + len(piece)] = piece
+        else:
+            del data[at : at + draw(st.integers(1, 3))]
+    return bytes(data)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(damaged(), min_size=1, max_size=8))
+def test_damaged_lines_are_scanned_only_as_orjson_reads_them(lines: list[bytes]) -> None:
+    assert_scanned_as_orjson_reads(lines)
