@@ -9,6 +9,11 @@ identifiers are normalised once per distinct value. Any record it cannot prove c
 of any kind — goes to ``RowContract`` unchanged, so accepted rows, rejections and
 their reasons are exactly those of the per-row contract
 (``tests/transforms/test_fast_contract.py`` proves it on generated and random data).
+
+The checks take their columns from either of two front ends: ``accept``, for records
+orjson parsed (the text fields converted by Arrow), and ``accept_scanned``, for lines the
+C scanner read straight into columns (``transforms/scan.py``); one core
+(``_text_checks``, ``_accept``) serves both.
 """
 
 from __future__ import annotations
