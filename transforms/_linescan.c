@@ -368,22 +368,25 @@ static int emit_value(Emitter *e, Cursor *c, int depth, Buf *out) {
 
 /* ---- one line ------------------------------------------------------------------------ */
 
-/* The canonical fields, in the order transforms/scan.py names them. */
-static const char *const TEXT_FIELDS[] = {
-    "event_id",    "source",        "stream",   "event_type",  "survey_type", "account_id",
-    "channel",     "campaign_id",   "message_theme", "currency", "occurred_at", "received_at",
+/* The canonical fields: the text fields first, in the order transforms/scan.py names
+ * them, then the four others (F_IDENTIFIERS on); each with its length, since every key of
+ * every line is looked up here. */
+#define FIELD(name) {name, sizeof(name) - 1}
+static const struct {
+    const char *name;
+    Py_ssize_t len;
+} FIELDS[] = {
+    FIELD("event_id"),    FIELD("source"),      FIELD("stream"),        FIELD("event_type"),
+    FIELD("survey_type"), FIELD("account_id"),  FIELD("channel"),       FIELD("campaign_id"),
+    FIELD("message_theme"), FIELD("currency"),  FIELD("occurred_at"),   FIELD("received_at"),
+    FIELD("identifiers"), FIELD("score"),       FIELD("amount"),        FIELD("properties"),
 };
 #define N_TEXT 12
 enum { F_IDENTIFIERS = N_TEXT, F_SCORE, F_AMOUNT, F_PROPERTIES, N_FIELDS };
 
 static int field_of(const Span *key) {
-    static const char *const others[] = {"identifiers", "score", "amount", "properties"};
-    for (int i = 0; i < N_TEXT; i++)
-        if ((Py_ssize_t)strlen(TEXT_FIELDS[i]) == key->n && !memcmp(TEXT_FIELDS[i], key->p, key->n))
-            return i;
-    for (int i = 0; i < 4; i++)
-        if ((Py_ssize_t)strlen(others[i]) == key->n && !memcmp(others[i], key->p, key->n))
-            return N_TEXT + i;
+    for (int i = 0; i < N_FIELDS; i++)
+        if (FIELDS[i].len == key->n && !memcmp(FIELDS[i].name, key->p, (size_t)key->n)) return i;
     return -1;
 }
 
