@@ -37,9 +37,8 @@ from transforms.scan import TEXT_FIELDS, Scanned
 
 _MAX_TEXT = 1024
 _TEXT_FIELDS = ("account_id", "channel", "campaign_id", "message_theme", "currency")
-# The fields that hold text or nothing, converted by Arrow (``text_struct``).
-_STRINGS = TEXT_FIELDS
-_STRUCT = pa.struct([(name, pa.string()) for name in _STRINGS])
+# The fields that hold text or nothing (``TEXT_FIELDS``), converted by Arrow (``text_struct``).
+_STRUCT = pa.struct([(name, pa.string()) for name in TEXT_FIELDS])
 # The fields read in Python: a number, an amount (number or text) and two objects.
 _OTHERS = ("identifiers", "score", "amount", "properties")
 _CONVERSION_ERRORS = (pa.ArrowException, TypeError, ValueError, OverflowError)
@@ -266,7 +265,7 @@ class FastCanonical:
             return FastResult(None, [], list(range(len(records))), 0)
 
         strings, ok = text_struct(objects)
-        text = {field: strings.field(field) for field in _STRINGS}
+        text = {field: strings.field(field) for field in TEXT_FIELDS}
         column = _fields(objects, _OTHERS)
         scores, scored, clean = number_column(column["score"])
         ok &= clean
@@ -354,12 +353,12 @@ class FastCanonical:
             else:
                 amounts[j] = amount
         raw_count = np.bincount(scanned.id_rows, minlength=n)
-        mine = pa.array(ok[scanned.id_rows])  # the identifiers of candidates only
+        mine = ok[scanned.id_rows]  # the identifiers of candidates only
         ids = self._identifiers(
             n,
-            scanned.id_rows[ok[scanned.id_rows]].astype(np.int64),
-            scanned.id_types.filter(mine),
-            scanned.id_values.filter(mine),
+            scanned.id_rows[mine].astype(np.int64),
+            scanned.id_types.filter(pa.array(mine)),
+            scanned.id_values.filter(pa.array(mine)),
         )
 
         def properties(keep: np.ndarray) -> pa.Array:

@@ -88,10 +88,15 @@ def saved_parse(dbt_args: dict[str, Any]) -> Path:
     return Path(dbt_args["work_dir"]) / "target" / PARSE_FILE
 
 
+def cached_parse(dbt_args: dict[str, Any]) -> Path:
+    """The parse cached for these arguments' project and configuration."""
+    return cache_dir() / "dbt-parse" / parse_key(dbt_args)
+
+
 def seed(dbt_args: dict[str, Any]) -> bool:
     """Start a lake without a saved parse from the cached one: True when copied."""
     target = saved_parse(dbt_args)
-    cached = cache_dir() / "dbt-parse" / parse_key(dbt_args)
+    cached = cached_parse(dbt_args)
     if target.exists() or not cached.is_file():
         return False
     try:
@@ -104,7 +109,7 @@ def seed(dbt_args: dict[str, Any]) -> bool:
 def keep(dbt_args: dict[str, Any]) -> bool:
     """Cache the lake's saved parse for the next new lake: True when written."""
     source = saved_parse(dbt_args)
-    cached = cache_dir() / "dbt-parse" / parse_key(dbt_args)
+    cached = cached_parse(dbt_args)
     if not source.is_file():
         return False
     try:
