@@ -35,6 +35,7 @@ from benchmarks.run import BENCH_HASH_KEY, explained
 from journeyline.config import default_config
 from journeyline.errors import InputError
 from journeyline.inputs import discover
+from journeyline.memory import use_memory_pool
 from transforms.read import ParseSourceFile
 from transforms.records import InputFile
 from transforms.scan import TEXT_FIELDS
@@ -111,6 +112,7 @@ def time_duckdb(files: list[InputFile]) -> float:
 def measure(landing: str, lines: int = DEFAULT_LINES) -> dict[str, Any]:
     """Per-line microseconds of the three parsers over the same files, and the ratios."""
     os.environ.setdefault("JOURNEYLINE_HASH_KEY", BENCH_HASH_KEY)  # synthetic data only
+    pool = use_memory_pool()  # Arrow's allocator as in a parse worker
     files = sample(landing, lines)
     journeyline_s, count = time_journeyline(landing, files)
     if not count:
@@ -131,6 +133,7 @@ def measure(landing: str, lines: int = DEFAULT_LINES) -> dict[str, Any]:
     return {
         "files": len(files),
         "lines": count,
+        "arrow_memory_pool": pool,
         "us_per_line": per_line,
         "journeyline_per_orjson": round(journeyline_s / orjson_s, 2),
         "journeyline_per_duckdb": round(journeyline_s / duckdb_s, 2),

@@ -225,6 +225,7 @@ def run_journeyline(
         "counts": manifest["counts"],
         "customers": manifest["customers"],
         "dbt_parse": dbt_parse(dbt_log, logged),
+        "arrow_memory_pool": manifest.get("arrow_memory_pool"),
     }
 
 
@@ -261,6 +262,7 @@ def compare(size: str, people: int, ref: dict[str, Any], jl: dict[str, Any]) -> 
             "accepted": accepted,
             "customers": jl["customers"],
             "dbt_parse": jl.get("dbt_parse"),
+            "arrow_memory_pool": jl.get("arrow_memory_pool"),
         },
         "reference": {
             "seconds": ref_s,

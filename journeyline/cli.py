@@ -19,6 +19,7 @@ from pathlib import Path
 
 from journeyline.config import Config, ConfigError, load_config
 from journeyline.errors import InputError, JourneylineError
+from journeyline.memory import use_memory_pool
 
 _QUIET_LOGGERS = ("apache_beam", "great_expectations", "dbt", "urllib3", "google")
 
@@ -318,6 +319,7 @@ def console_main() -> None:
     Exit handlers run last-registered first, so the one registered here, before the
     command imports anything, runs after every handler the command's libraries register.
     """
+    use_memory_pool()  # Arrow's allocator, for this process and those it starts
     outcome: dict[str, int] = {}
     atexit.register(_end_process, outcome)
     outcome["code"] = main()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from journeyline.config import Config
 from journeyline.lake import Lake
+from journeyline.memory import memory_pool_in_use
 from journeyline.ops import RunRecord
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class Manifest:
                 "timings_s": {k: round(v, 3) for k, v in (timings or {}).items()},
                 # Stable names (beam, dbt, gates, publish): what benchmarks read.
                 "phases_s": {k: round(v, 3) for k, v in (phases or {}).items()},
+                "arrow_memory_pool": memory_pool_in_use(),
                 "published_attempt": lake.current(),
                 "message": error or record.message,
             }

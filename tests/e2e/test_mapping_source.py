@@ -3,6 +3,8 @@ runs end to end through `journeyline run --config …` and reconciles exactly.""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,12 +56,15 @@ deal;kunde;mail;firm;status;erstkontakt;abschluss;wert;region
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    # the program's own choice of Arrow's allocator, whatever this process was given
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     return subprocess.run(
         [sys.executable, "-m", "journeyline.cli", *args],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env=env,
     )
 
 
@@ -78,6 +83,8 @@ def write_config(tmp_path: Path, rows: str = ROWS) -> Path:
 def test_a_mapping_only_csv_source_runs_end_to_end(tmp_path: Path) -> None:
     result = cli("run", "--config", str(write_config(tmp_path)), "--quiet")
     assert result.returncode == 0, result.stderr + result.stdout
+    (manifest,) = (tmp_path / "lake" / "_manifests").glob("*.json")
+    assert json.loads(manifest.read_text())["arrow_memory_pool"] == "system"
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
     try:
         timeline = con.execute(
