@@ -1,5 +1,6 @@
 """Arrow allocates from the system's allocator in journeyline's processes and the processes
-they start, unless ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise.
+they start, unless ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise; on glibc, its malloc keeps
+blocks up to 32 MiB in its heap (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``).
 
 The pool is a per-process choice Arrow makes when pyarrow is imported, so each case runs in
 a fresh interpreter.
@@ -9,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
 
-from journeyline.memory import POOL_VARIABLE
+import pytest
+
+from journeyline.memory import GLIBC_MALLOC, POOL_VARIABLE
 
 # Reports the pool in use, and which pool the bytes of a take came from.
 REPORT = """
@@ -31,7 +35,8 @@ EXTRA = {}
 
 
 def _run(program: str, **env: str) -> dict:
-    environ = {k: v for k, v in os.environ.items() if k != POOL_VARIABLE} | env
+    unset = {POOL_VARIABLE, *GLIBC_MALLOC}
+    environ = {k: v for k, v in os.environ.items() if k not in unset} | env
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(program)],
         capture_output=True,
@@ -85,3 +90,38 @@ def test_processes_started_afterwards_allocate_from_the_same_pool() -> None:
         """
     )
     assert out == {"child": "system"}
+
+
+GLIBC = platform.libc_ver()[0] == "glibc"
+TUNE = """
+import json
+from journeyline.memory import tune_glibc_malloc
+print(json.dumps({"applied": tune_glibc_malloc()}))
+"""
+NAMES = sorted(GLIBC_MALLOC)
+CHILD = f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {NAMES!r}}}))"
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings")
+def test_glibc_malloc_keeps_blocks_up_to_32_mib_in_its_heap_in_this_process() -> None:
+    assert _run(TUNE) == {
+        "applied": {"MALLOC_MMAP_THRESHOLD_": 32 << 20, "MALLOC_TRIM_THRESHOLD_": 1 << 30}
+    }
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings")
+def test_a_users_malloc_settings_are_kept_and_one_glibc_cannot_read_is_left_to_it() -> None:
+    out = _run(TUNE, MALLOC_TRIM_THRESHOLD_="123456789", MALLOC_MMAP_THRESHOLD_="lots")
+    assert out == {"applied": {"MALLOC_TRIM_THRESHOLD_": 123456789}}
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc settings")
+def test_glibc_settings_reach_the_processes_started_afterwards() -> None:
+    inherited = _run(
+        "import subprocess, sys\n"
+        "from journeyline.memory import use_memory_pool\n"
+        "use_memory_pool()\n"
+        f"print(subprocess.run([sys.executable, '-c', {CHILD!r}], capture_output=True,"
+        " text=True).stdout)\n"
+    )
+    assert inherited == {name: str(value) for name, value in GLIBC_MALLOC.items()}
