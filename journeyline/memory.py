@@ -2,10 +2,9 @@
 
 pyarrow's wheels allocate from mimalloc unless ``ARROW_DEFAULT_MEMORY_POOL`` says
 otherwise. A run builds and drops tables of hundreds of megabytes step after step, and
-mimalloc gives the pages of large buffers back to the system and faults them in again
-for the next: in a 1M-event run the kernel took 7.9 s of the 34 s of CPU. With the
-system allocator (glibc's malloc, which keeps and reuses more of what is freed) it took
-4.3 s, and the Beam job 14% less time (README, Performance, the nineteenth round).
+with mimalloc the kernel took 7.9 s of a 1M-event run's 34 s of CPU (most likely memory
+given back to the system and taken again). With the system allocator (glibc's malloc) it
+took 4.3 s, and the Beam job 14% less time (README, Performance, the nineteenth round).
 """
 
 from __future__ import annotations
