@@ -41,7 +41,7 @@ from transforms.fast_contract import FastCanonical, FastResult
 from transforms.handoff import MappedTables, handoff_dir, pack, remove_dir, unpack
 from transforms.pooled import at_bundle_end
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
-from transforms.scan import scan_lines
+from transforms.scan import record_hashes, scan_lines
 
 QUARANTINE = "quarantine"
 STATS = "stats"
@@ -78,14 +78,6 @@ def record_hash(raw: str | bytes) -> int:
     event_id ties between copies deterministically."""
     data = raw.encode() if isinstance(raw, str) else raw
     return (zlib.crc32(data) << 32) | zlib.adler32(data)
-
-
-def line_hashes(lines: list[bytes]) -> list[int]:
-    """``record_hash(_text_of(line))`` of many landing lines, in one loop: the canonical fast
-    path hashes every accepted line, and two calls per line cost more than the hashing
-    itself. ``tests/transforms/test_read.py`` holds the two equal."""
-    crc32, adler32 = zlib.crc32, zlib.adler32
-    return [(crc32(text := line.rstrip(b"\r\n")) << 32) | adler32(text) for line in lines]
 
 
 def file_parts(config: Config, item: InputFile, processes: int) -> int:
@@ -490,7 +482,7 @@ class ParseSourceFile(beam.DoFn):
         their line hashes and file, counted into ``tally``."""
         tally.stats["input_count"] += len(result.accepted)
         tally.stats["source_rows"] += len(result.accepted)
-        hashes = pa.array(line_hashes(taken), pa.uint64())
+        hashes = record_hashes(taken)
         # The fields of EVENT_SCHEMA itself (record_hash is not null): every event
         # table then has one schema, whichever path built it.
         table = result.table.set_column(
@@ -501,7 +493,7 @@ class ParseSourceFile(beam.DoFn):
         table = table.set_column(
             table.schema.get_field_index("input_file"),
             EVENT_SCHEMA.field("input_file"),
-            pa.array([path] * table.num_rows, pa.string()),
+            pa.repeat(pa.scalar(path, pa.string()), table.num_rows),
         )
         tally.accepted(
             pc.max(table.column("occurred_at")).cast(pa.int64()).as_py(),

@@ -10,6 +10,7 @@ line takes the orjson path, with the same results.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,3 +103,17 @@ def scan_lines(lines: list[bytes], first_is_line_one: bool, max_bytes: int) -> S
         id_values=_column(out["id_values"], pa.string()),
         properties=_column(out["properties"], pa.binary()),
     )
+
+
+def record_hashes(lines: list[bytes]) -> pa.Array:
+    """Each line's content hash without its trailing CR/LF bytes, as uint64:
+    ``(zlib.crc32(text) << 32) | zlib.adler32(text)``, what ``transforms.read.record_hash``
+    gives for the text. Computed in C (about 0.15 µs for a 300-byte line, against about
+    0.7 µs for a Python loop over zlib's two calls), in Python when the extension is not built.
+    """
+    if _linescan is None:
+        crc32, adler32 = zlib.crc32, zlib.adler32
+        hashes = [(crc32(text := line.rstrip(b"\r\n")) << 32) | adler32(text) for line in lines]
+        return pa.array(hashes, pa.uint64())
+    buffer = pa.py_buffer(_linescan.record_hashes(lines))
+    return pa.Array.from_buffers(pa.uint64(), len(lines), [None, buffer])

@@ -25,12 +25,12 @@ from transforms.read import (
     InputFile,
     ParseSourceFile,
     ReadSources,
-    line_hashes,
     parse_workers_ahead,
     read_canonical_lines,
     read_part,
     record_hash,
 )
+from transforms.scan import record_hashes
 
 GOOD = {
     "event_id": "e1",
@@ -66,8 +66,9 @@ def test_canonical_lines_keep_their_location_and_reject_bad_bytes(tmp_path: Path
 
 def test_line_hashes_are_the_record_hashes_of_the_lines_without_their_endings() -> None:
     lines = [b"", b"{}", b"{}\r", b"{}\r\r", b"caf\xc3\xa9\r", b"\xff\xfe", b"a" * 10_000]
-    assert line_hashes(lines) == [record_hash(line.rstrip(b"\r\n")) for line in lines]
-    assert line_hashes([b"{}\r"]) == [record_hash("{}")]
+    expected = [record_hash(line.rstrip(b"\r\n")) for line in lines]
+    assert record_hashes(lines).to_pylist() == expected
+    assert record_hashes([b"{}\r"]).to_pylist() == [record_hash("{}")]
 
 
 def test_read_sources_splits_accepted_quarantined_and_counts(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ the same events, quarantine rows and counts as a parse without it.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from journeyline.config import default_config
 from tests.transforms.test_fast_contract import RECORDS
 from transforms.contract import properties_bytes
 from transforms.read import ParseSourceFile
-from transforms.scan import TEXT_FIELDS, scan_lines
+from transforms.scan import TEXT_FIELDS, record_hashes, scan_lines
 
 RECEIVED = datetime(2025, 6, 1, 12, tzinfo=UTC)
 GOOD = {
@@ -326,3 +327,33 @@ def damaged(draw: st.DrawFn) -> bytes:
 @given(st.lists(damaged(), min_size=1, max_size=8))
 def test_damaged_lines_are_scanned_only_as_orjson_reads_them(lines: list[bytes]) -> None:
     assert_scanned_as_orjson_reads(lines)
+
+
+def zlib_hashes(lines: list[bytes]) -> list[int]:
+    """The line hashes as Python's zlib computes them (the value the tie-break has always had)."""
+    return [(zlib.crc32(text := line.rstrip(b"\r\n")) << 32) | zlib.adler32(text) for line in lines]
+
+
+def test_line_hashes_in_c_equal_zlibs_at_every_block_boundary() -> None:
+    # CRC-32 in steps of 8 bytes, Adler-32 in blocks of 16 with a modulo every 5,552 bytes:
+    # every length up to 40, around those steps, and bytes of 255 (the largest sums)
+    lines = [bytes(range(1, n + 1)) for n in range(41)]
+    lines += [b"\xff" * n for n in (15, 16, 17, 5551, 5552, 5553, 11_104, 11_105, 100_000)]
+    lines += [b"\n", b"\r\n", b"x\r\n\r\n", b"\r\nx", b"{}\r", b"caf\xc3\xa9\n"]
+    assert scan_module.AVAILABLE
+    assert record_hashes(lines).to_pylist() == zlib_hashes(lines)
+    with without_scanner():
+        assert record_hashes(lines).to_pylist() == zlib_hashes(lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=700), max_size=20))
+def test_line_hashes_in_c_equal_zlibs_for_any_bytes(lines: list[bytes]) -> None:
+    assert record_hashes(lines).to_pylist() == zlib_hashes(lines)
+
+
+def test_line_hashes_take_only_a_list_of_bytes() -> None:
+    with pytest.raises(TypeError, match="list of bytes"):
+        scan_module._linescan.record_hashes((b"x",))
+    with pytest.raises(TypeError, match="list of bytes"):
+        scan_module._linescan.record_hashes([b"x", "y"])
