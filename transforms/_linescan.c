@@ -17,6 +17,9 @@
  * absent), every identifier (type and text value, in line order), and properties
  * re-serialised as orjson.dumps(..., option=OPT_SORT_KEYS) would (compact, keys in
  * byte order; an empty object is no properties).
+ *
+ * record_hashes(lines) gives each line's content hash, (crc32 << 32) | adler32 of the line
+ * without its trailing CR/LF bytes, equal to Python's zlib (the tie-break between copies).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
