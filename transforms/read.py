@@ -13,7 +13,6 @@ import gc
 import logging
 import multiprocessing
 import threading
-import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
@@ -41,7 +40,7 @@ from transforms.fast_contract import FastCanonical, FastResult
 from transforms.handoff import MappedTables, handoff_dir, pack, remove_dir, unpack
 from transforms.pooled import at_bundle_end
 from transforms.records import SKIPPED_ROW, InputFile, RawRecord
-from transforms.scan import record_hashes, scan_lines
+from transforms.scan import record_hash, record_hashes, scan_lines
 
 QUARANTINE = "quarantine"
 STATS = "stats"
@@ -71,13 +70,6 @@ def source_records(
     if source.format in ADAPTERS:
         return ADAPTERS[source.format](item.path, max_raw_bytes)
     return file_records(config, source, item, max_raw_bytes)
-
-
-def record_hash(raw: str | bytes) -> int:
-    """An unsigned 64-bit content hash (CRC-32 and Adler-32, both C), used only to break
-    event_id ties between copies deterministically."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    return (zlib.crc32(data) << 32) | zlib.adler32(data)
 
 
 def file_parts(config: Config, item: InputFile, processes: int) -> int:
