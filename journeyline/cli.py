@@ -61,12 +61,14 @@ def _with_landing(config: Config, folder: str | None) -> Config:
 
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from journeyline.progress import Progress
-    from journeyline.run import blocked_error, run_batch
-    from journeyline.summary import format_run
+    from journeyline.parse_server import start_early
 
     config = _with_landing(load_config(args.config), args.input)
     config = config.with_paths(lake=args.lake, warehouse=args.warehouse)
+    start_early(config, beam_args)  # it imports while this process imports Beam below
+    from journeyline.progress import Progress
+    from journeyline.run import blocked_error, run_batch
+    from journeyline.summary import format_run
     from journeyline.windows import Window
 
     window = Window.from_args(args.date, args.start, args.end)

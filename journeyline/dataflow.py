@@ -23,16 +23,22 @@ REMOTE_RUNNERS = frozenset({"dataflowrunner", "testdataflowrunner"})
 SETUP_FILE = Path(__file__).resolve().parents[1] / "setup.py"
 
 
-def _runners(beam_args: list[str]) -> list[str]:
-    """The runner names the Beam options give (``--runner X`` or ``--runner=X``)."""
-    names = []
+def option_values(beam_args: list[str], name: str) -> list[str]:
+    """The values the Beam options give option ``name`` (``--name X`` or ``--name=X``), in
+    order (Beam takes the last), read without importing Beam."""
+    values = []
     for i, arg in enumerate(beam_args):
-        value = arg.split("=", 1)[1] if arg.startswith("--runner=") else None
-        if arg == "--runner" and i + 1 < len(beam_args):
+        value = arg.split("=", 1)[1] if arg.startswith(f"--{name}=") else None
+        if arg == f"--{name}" and i + 1 < len(beam_args):
             value = beam_args[i + 1]
         if value:
-            names.append(value)
-    return names
+            values.append(value)
+    return values
+
+
+def _runners(beam_args: list[str]) -> list[str]:
+    """The runner names the Beam options give (``--runner X`` or ``--runner=X``)."""
+    return option_values(beam_args, "runner")
 
 
 def remote_runner(beam_args: list[str]) -> bool:
@@ -43,11 +49,16 @@ def remote_runner(beam_args: list[str]) -> bool:
 def check_runners(beam_args: list[str]) -> None:
     """InputError for a runner name Beam does not know, before anything runs (Beam itself
     would refuse it only once the job's pipeline is built, after the run has started).
-    A name with a module path (a runner class of one's own) is left to Beam to import."""
+    A name with a module path (a runner class of one's own) is left to Beam to import.
+    With no runner named, Beam is not imported here (a `run` starts its parse workers' fork
+    server first: ``journeyline.parse_server``)."""
+    names = _runners(beam_args)
+    if not names:
+        return
     from apache_beam.options.pipeline_options import StandardOptions
 
     known = {runner_key(path) for path in StandardOptions.ALL_KNOWN_RUNNERS}
-    for name in _runners(beam_args):
+    for name in names:
         key = runner_key(name)
         if "." not in key and key not in known:
             raise InputError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import multiprocessing
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
@@ -29,6 +28,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from journeyline.config import Config, SourceConfig
+from journeyline.parse_server import fork_context
 from journeyline.progress import READS
 from journeyline.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from transforms.adapters import file_records, records_from_rows, row_mapper
@@ -538,12 +538,10 @@ class _ParsePool(ProcessPoolExecutor):
         # Not fork: the runner's threads (and their locks) must not be copied. A fork server
         # is a fresh single-threaded process that imports this module once (about 1.5 s,
         # mostly Beam); each worker is forked from it ready, instead of importing on its own.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
         self.handoff = handoff_dir()
         super().__init__(
             processes,
-            mp_context=context,
+            mp_context=fork_context(),  # its server started early by a `run`, or now
             initializer=_start_worker,
             initargs=(config, run_id, self.handoff),
         )
@@ -566,10 +564,11 @@ def _take_started(config: Config, run_id: str, processes: int) -> ProcessPoolExe
 def parse_workers_ahead(config: Config, run_id: str, processes: int) -> Iterator[None]:
     """Start the parse worker processes of a pipeline that runs in this process (the local
     runner) while the pipeline is built: the workers' fork server takes about 1.5 s to
-    import their modules (the first time in a process), and starting a worker waits for
-    it. A thread of its own does that waiting, so the import runs on the other core while
-    this thread builds and plans the pipeline. The read step's ``ParseSourceFile`` takes
-    the pool over; on exit it is shut down whatever happened."""
+    import their modules (the first time in a process, unless the `run` command started
+    it already: ``journeyline.parse_server``), and starting a worker waits for it. A thread
+    of its own does that waiting, so the import runs on the other core while this thread
+    builds and plans the pipeline. The read step's ``ParseSourceFile`` takes the pool
+    over; on exit it is shut down whatever happened."""
     if processes <= 1:
         yield
         return
