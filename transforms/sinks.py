@@ -51,9 +51,15 @@ _NO_STATISTICS = ("identifiers", "properties")
 def write_parquet(table: pa.Table, path: str, **options: Any) -> str:
     """Write one Parquet file (zstd) through Beam's FileSystems; return its path.
 
-    ``options`` go to ``pyarrow.parquet.write_table`` (its defaults otherwise)."""
+    ``options`` go to ``pyarrow.parquet.write_table`` (its defaults otherwise). The file is
+    encoded into an Arrow buffer and handed to the file in one write: written straight to
+    the Python file object, each of the encoder's many small writes was a call into Python,
+    under the GIL that the other pool thread and the runner's thread need too (the 1M
+    run's 365 day files: 1.55 → 1.31 s)."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", **options)
     with FileSystems.create(path) as handle:
-        pq.write_table(table, handle, compression="zstd", **options)
+        handle.write(sink.getvalue())
     return path
 
 
