@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.forkserver
 import os
+from collections.abc import Iterator
+from contextlib import suppress
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
@@ -35,20 +37,27 @@ def fork_context() -> ForkServerContext:
 def local_input_bytes(config: Config, enough: int = PARALLEL_PARSE_BYTES) -> int | None:
     """Bytes of the files at the sources' locations, counted up to ``enough``; None when a
     location is not a local path that exists (Cloud Storage, BigQuery, a typo the run will
-    name). Every file below a folder counts, read or not: an upper bound, and cheap."""
+    name). Every file below a folder counts, read or not: an upper bound, and cheap. A file
+    that cannot be read (a broken link) counts nothing: the run will say what is wrong."""
     total = 0
     for source in config.sources:
         path = Path(source.location)
         if "://" in source.location or not path.exists():
             return None
-        if path.is_file():
-            total += path.stat().st_size
-        for folder, _, names in os.walk(path):
-            for name in names:
-                if total >= enough:
-                    return total
-                total += os.path.getsize(os.path.join(folder, name))
+        for item in _files(path):
+            if total >= enough:
+                return total
+            with suppress(OSError):
+                total += item.stat().st_size
     return total
+
+
+def _files(path: Path) -> Iterator[Path]:
+    """``path`` if it is a file, else every file below it."""
+    if path.is_file():
+        yield path
+    for folder, _, names in os.walk(path):
+        yield from (Path(folder, name) for name in names)
 
 
 def may_parse_in_workers(config: Config, beam_args: list[str]) -> bool:

@@ -55,6 +55,8 @@ def test_input_bytes_are_counted_up_to_enough(tmp_path: Path) -> None:
     assert local_input_bytes(at(tmp_path)) == 30
     assert local_input_bytes(at(tmp_path), enough=15) == 20  # counting stops there
     assert local_input_bytes(at(tmp_path / "a")) == 10  # a file as the location
+    (tmp_path / "broken").symlink_to(tmp_path / "nowhere")
+    assert local_input_bytes(at(tmp_path)) == 30  # a file it cannot read counts nothing
     assert local_input_bytes(at("gs://bucket/landing/")) is None
     assert local_input_bytes(at(tmp_path / "missing")) is None
 
