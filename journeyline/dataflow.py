@@ -36,14 +36,15 @@ def option_values(beam_args: list[str], name: str) -> list[str]:
     return values
 
 
-def _runners(beam_args: list[str]) -> list[str]:
-    """The runner names the Beam options give (``--runner X`` or ``--runner=X``)."""
+def runner_names(beam_args: list[str]) -> list[str]:
+    """The runner names the Beam options give (``--runner X`` or ``--runner=X``), in order
+    (Beam runs the last)."""
     return option_values(beam_args, "runner")
 
 
 def remote_runner(beam_args: list[str]) -> bool:
     """True when the Beam options ask for a runner whose workers are other machines."""
-    return any(runner_key(name) in REMOTE_RUNNERS for name in _runners(beam_args))
+    return any(runner_key(name) in REMOTE_RUNNERS for name in runner_names(beam_args))
 
 
 def check_runners(beam_args: list[str]) -> None:
@@ -52,7 +53,7 @@ def check_runners(beam_args: list[str]) -> None:
     A name with a module path (a runner class of one's own) is left to Beam to import.
     With no runner named, Beam is not imported here (a `run` starts its parse workers' fork
     server first: ``journeyline.parse_server``)."""
-    names = _runners(beam_args)
+    names = runner_names(beam_args)
     if not names:
         return
     from apache_beam.options.pipeline_options import StandardOptions

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from journeyline.config import Config
 from journeyline.config.model import PARALLEL_PARSE_BYTES, is_local_runner
-from journeyline.dataflow import option_values
+from journeyline.dataflow import option_values, runner_names
 
 # What the fork server imports before it forks a worker: the parse code.
 PRELOAD = ["transforms.read"]
@@ -64,7 +64,7 @@ def may_parse_in_workers(config: Config, beam_args: list[str]) -> bool:
     """Whether a batch run with these Beam options may parse in worker processes: the local
     runner in this process (``run.py``: not its ``multi_processing`` mode) with more than
     one parser for the input there is (``PipelineConfig.parsers``)."""
-    runners = option_values(beam_args, "runner")
+    runners = runner_names(beam_args)
     runner = runners[-1] if runners else None
     if not is_local_runner(runner):
         return False
