@@ -55,6 +55,7 @@ from pipelines.batch import (
     build_batch_pipeline,
     parse_processes,
 )
+from pipelines.options import SharedViewOptions
 from transforms.alerts import ALERT_SCHEMA
 from transforms.batches import tables_in_process
 from transforms.read import parse_workers_ahead
@@ -93,7 +94,7 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
         }
         # the user's own --direct_* options win (the last occurrence would)
         args += [f"{k}={v}" for k, v in defaults.items() if not any(a.startswith(k) for a in args)]
-    return PipelineOptions(args)
+    return SharedViewOptions(args)
 
 
 def _beam_failure(exc: BaseException) -> PipelineError:
