@@ -51,7 +51,6 @@ _ISO_ZONED = (
 )
 _CENT = Decimal("0.01")
 _ID_CACHE = 500_000  # identifiers remembered per reader before the memo starts over
-_UNSEEN = object()  # not in the memo (None there is an identifier that is not kept)
 _AMOUNT_LIMIT = Decimal("1e16")
 
 
@@ -196,20 +195,26 @@ class FastCanonical:
         self.rules = contract.identifiers
         self.hasher = contract.hasher
         self.suppressed = contract.suppressed if contract.hasher is not None else frozenset()
-        # The same device ids and e-mails recur across thousands of events: remember them.
-        self._seen: dict[tuple[str, str], str | None] = {}
+        # The same device ids and e-mails recur across thousands of events: remember them,
+        # per type, text → the value kept ("" for one not kept).
+        self._seen: dict[str, dict[str | None, str]] = {}
+        self._seen_count = 0
 
-    def _identifier(self, id_type: str, text: str) -> str | None:
-        """One identifier given as text through the per-row contract's own rule
-        (``IdentifierRules.kept_value``): the value kept, or None. Remembered per reader."""
-        key = (id_type, text)
-        value = self._seen.get(key, _UNSEEN)
-        if value is _UNSEEN:
-            value = self.rules.kept_value(id_type, text)[0]
-            if len(self._seen) >= _ID_CACHE:
-                self._seen.clear()
-            self._seen[key] = value
-        return value
+    def _kept_values(self, id_type: str, texts: list[str | None]) -> list[str]:
+        """Identifiers of one type given as text (None: not text) through the per-row
+        contract's own rule (``IdentifierRules.kept_value``): the value kept, or "" for
+        one not kept. Remembered per reader: a known text costs a dict lookup in C."""
+        if self._seen_count + len(texts) > _ID_CACHE:
+            self._seen.clear()
+            self._seen_count = 0
+        memo = self._seen.setdefault(id_type, {})
+        found = list(map(memo.get, texts))
+        for i in [i for i, value in enumerate(found) if value is None]:
+            text = texts[i]
+            value = (None if text is None else self.rules.kept_value(id_type, text)[0]) or ""
+            found[i] = memo[text] = value
+            self._seen_count += 1
+        return found
 
     def _identifiers(self, n: int, rows: np.ndarray, keys: pa.Array, raw: pa.Array) -> _Identifiers:
         """Normalise every identifier of the candidates (``rows``: each one's record; ``keys``
@@ -217,7 +222,8 @@ class FastCanonical:
         keep them in each record's type order.
 
         Tens of thousands of events share a few thousand identifiers, so the Python that
-        normalises (and, with privacy on, hashes and checks suppression) runs per pair.
+        normalises (and, with privacy on, hashes) runs once per pair a reader meets; a pair
+        met before costs a dict lookup that ``map`` makes in C (``_kept_values``).
         """
         types_arr = pc.dictionary_encode(keys)
         texts_arr = pc.dictionary_encode(raw)
@@ -227,16 +233,22 @@ class FastCanonical:
         codes = types_arr.indices.to_numpy().astype(np.int64) * width
         codes += texts_arr.indices.fill_null(width - 1).to_numpy()
         pairs, of_pair = np.unique(codes, return_inverse=True)
-        values: list[str | None] = []
+        # The pairs are sorted by type first: each type's pairs are one run of them.
+        pair_type, pair_text = np.divmod(pairs, width)
+        bounds = np.searchsorted(pair_type, np.arange(len(types) + 1)).tolist()
+        values: list[str] = []
+        for t, id_type in enumerate(types):
+            run = pair_text[bounds[t] : bounds[t + 1]].tolist()
+            values += self._kept_values(id_type, list(map(texts.__getitem__, run)))
+        kept_values = pa.array(values, pa.string())
+        kept_pair = pc.not_equal(kept_values, "").to_numpy(zero_copy_only=False)
         barred = np.zeros(len(pairs), bool)
-        suppressed, hasher = self.suppressed, self.hasher
-        for u, code in enumerate(pairs.tolist()):
-            id_type, text = types[code // width], texts[code % width]
-            value = None if text is None else self._identifier(id_type, text)
-            values.append(value)
-            if value is not None and suppressed:
-                barred[u] = hasher.suppression(id_type, value) in suppressed
-        kept = np.fromiter((v is not None for v in values), bool, len(values))[of_pair]
+        if self.suppressed:
+            suppressed, hasher = self.suppressed, self.hasher
+            for u in np.flatnonzero(kept_pair).tolist():
+                id_type = types[pair_type[u]]
+                barred[u] = hasher.suppression(id_type, values[u]) in suppressed
+        kept = kept_pair[of_pair]
         per_record = np.bincount(rows[kept], minlength=n)
         forgotten = np.bincount(rows[kept & barred[of_pair]], minlength=n) > 0
         rank = np.empty(len(types), np.int64)
@@ -248,7 +260,7 @@ class FastCanonical:
             kept=per_record,
             rows=rows[order],
             keys=types_arr.dictionary.take(types_arr.indices.take(pa.array(order))),
-            values=pa.array(values, pa.string()).take(pa.array(of_pair[order])),
+            values=kept_values.take(pa.array(of_pair[order])),
         )
 
     def _redacted(self, properties: pa.Array) -> pa.Array:

@@ -319,3 +319,40 @@ def test_a_forgotten_persons_events_fall_back_to_be_rejected_with_the_reason() -
     assert (fast.accepted, fast.fallback) == ([1], [0, 2])
     assert c.check(records[2], RECEIVED).code == "suppressed"
     assert_same(records, c)
+
+
+def test_a_reader_normalises_each_identifier_once_and_its_memo_may_start_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Identifiers met in an earlier batch are looked up, not normalised again; a memo that
+    grows past its cap starts over; the rows are those of a fresh reader either way."""
+    base = {"event_type": "page_viewed", "occurred_at": "2025-03-04T10:11:12Z"}
+    ids: list[dict[str, Any]] = [
+        {"email": " Ann@Acme.example ", "user_id": 7},
+        {"email": "not an address", "anonymous_id": "dev-1"},
+        {"phone": "+1 415-555-2671", "anonymous_id": "  "},
+        {"email": "null", "user_id": "u-2"},
+    ]
+    batch = [{**base, "event_id": f"e{i}", "identifiers": x} for i, x in enumerate(ids)]
+    reader = FastCanonical(contract())
+    calls: list[tuple[str, str]] = []
+    kept_value = reader.rules.kept_value
+    monkeypatch.setattr(
+        reader.rules, "kept_value", lambda t, v: calls.append((t, v)) or kept_value(t, v)
+    )
+
+    def rows(result: Any) -> list[dict]:
+        return result.table.to_pylist()
+
+    first = reader.accept(batch, RECEIVED)
+    assert len(calls) == 8  # each (type, text) once
+    assert rows(reader.accept(batch, RECEIVED)) == rows(first)
+    assert len(calls) == 8  # all met before
+    assert rows(first) == rows(FastCanonical(contract()).accept(batch, RECEIVED))
+    assert_same(batch)
+
+    monkeypatch.setattr("transforms.fast_contract._ID_CACHE", 3)
+    calls.clear()
+    again = reader.accept(batch, RECEIVED)
+    assert rows(again) == rows(first)
+    assert len(calls) == 8 and reader._seen_count <= 3  # started over for each type
