@@ -198,7 +198,11 @@ class FastCanonical:
         # The same device ids and e-mails recur across thousands of events: remember them,
         # per type, text → the value kept ("" for one not kept).
         self._seen: dict[str, dict[str | None, str]] = {}
-        self._seen_count = 0
+
+    @property
+    def _seen_count(self) -> int:
+        """How many identifiers the reader remembers, over every type."""
+        return sum(map(len, self._seen.values()))
 
     def _kept_values(self, id_type: str, texts: list[str | None]) -> list[str]:
         """Identifiers of one type given as text (None: not text) through the per-row
@@ -206,14 +210,12 @@ class FastCanonical:
         one not kept. Remembered per reader: a known text costs a dict lookup in C."""
         if self._seen_count + len(texts) > _ID_CACHE:
             self._seen.clear()
-            self._seen_count = 0
         memo = self._seen.setdefault(id_type, {})
         found = list(map(memo.get, texts))
         for i in [i for i, value in enumerate(found) if value is None]:
             text = texts[i]
             value = (None if text is None else self.rules.kept_value(id_type, text)[0]) or ""
             found[i] = memo[text] = value
-            self._seen_count += 1
         return found
 
     def _identifiers(self, n: int, rows: np.ndarray, keys: pa.Array, raw: pa.Array) -> _Identifiers:
