@@ -52,7 +52,7 @@ def use_memory_pool() -> str:
     if name in pools:
         with suppress(NotImplementedError):  # a pyarrow without that allocator: its default
             pa.set_memory_pool(pools[name]())
-    return pa.default_memory_pool().backend_name
+    return memory_pool_in_use()
 
 
 def tune_glibc_malloc() -> dict[str, int]:
