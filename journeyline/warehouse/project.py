@@ -44,7 +44,11 @@ def lake_env(attempt_path: Path, ops_path: Path, stream_path: str | None = None)
 def dbt_args(config: Config, attempt_path: Path, ops_path: Path, work_dir: Path) -> dict[str, Any]:
     """``run_dbt``'s keyword arguments for the project over one lake attempt, on the DuckDB
     warehouse. A run's calls and ``journeyline docs`` take them from here, so that they
-    parse alike and start from the same saved parse (``parse_cache``)."""
+    parse alike and start from the same saved parse (``parse_cache``). dbt-duckdb creates
+    the warehouse file but not its folder, so the folder is made here, before any dbt call
+    (a first run's ``--warehouse new/folder/wh.duckdb``)."""
+    if config.warehouse.type == "duckdb":
+        Path(config.warehouse.path).parent.mkdir(parents=True, exist_ok=True)
     return {
         "project_dir": PROJECT_DIR,
         "profiles_dir": PROFILES_DIR,

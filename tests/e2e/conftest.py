@@ -65,12 +65,17 @@ def first_run(generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Run:
             "run",
             "--input",
             str(generated),
-            "--warehouse",
-            str(work / "wh.duckdb"),
+            "--warehouse",  # in a folder the run makes (dbt-duckdb makes only the file)
+            str(work / "warehouse" / "wh.duckdb"),
             "--lake",
             str(work / "lake"),
             "--quiet",
         )
     return Run(
-        generated, generated / "_truth", work / "wh.duckdb", work / "lake", code, out.getvalue()
+        generated,
+        generated / "_truth",
+        work / "warehouse" / "wh.duckdb",
+        work / "lake",
+        code,
+        out.getvalue(),
     )
