@@ -19,7 +19,7 @@ DEMO_HASH_KEY := DEMO-ONLY-journeyline-hash-key-not-a-secret
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): setup.py constraints.txt transforms/_linescan.c
+$(STAMP): setup.py constraints.txt transforms/_linescan.c transforms/_nodeids.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing pinned dependencies into $(VENV) (about a minute on first run)..."
 	@$(BIN)/python -m pip install --quiet --upgrade pip

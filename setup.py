@@ -49,15 +49,17 @@ setup(
     package_data={
         "journeyline": ["defaults/*.yml", "defaults/connectors/*.yml", "quality/vendor/*/*"]
     },
-    # The canonical lines' scanner in C (transforms/scan.py): optional, so that an install
-    # without a C compiler still works, with every line on the orjson path.
+    # The canonical lines' scanner (transforms/scan.py) and the identity graph's node ids
+    # (transforms/identifiers.py) in C: optional, so that an install without a C compiler
+    # still works, with every line on the orjson path and node ids hashed by hashlib.
     ext_modules=[
         Extension(
-            "transforms._linescan",
-            ["transforms/_linescan.c"],
+            f"transforms.{name}",
+            [f"transforms/{name}.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         )
+        for name in ("_linescan", "_nodeids")
     ],
     install_requires=PIPELINE,
     extras_require={"warehouse": WAREHOUSE, "dev": DEV, "all": WAREHOUSE},

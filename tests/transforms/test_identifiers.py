@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pyarrow as pa
 import pytest
 
@@ -68,18 +70,31 @@ def test_node_ids_in_bulk_are_node_id_of_each_identifier() -> None:
     assert node_ids(pa.array([], pa.string()), pa.array([], pa.string())).tolist() == []
 
 
-def test_node_ids_are_hashed_once_per_identifier_and_stay_right_when_the_memo_starts_over(
-    monkeypatch: pytest.MonkeyPatch,
+def _identifiers(count: int, seed: int) -> tuple[list[str], list[str]]:
+    """Identifiers of every length up to three BLAKE2b blocks, ASCII and not."""
+    rng = random.Random(seed)
+    types = [rng.choice(["email", "phone", "", "crm_contact_id", "ü" * 70]) for _ in range(count)]
+    values = [
+        "".join(
+            chr(rng.choice([rng.randrange(32, 127), rng.randrange(160, 0x3000)]))
+            for _ in range(rng.randrange(0, 300) if i > 300 else i)
+        )
+        for i in range(count)
+    ]
+    return types, values
+
+
+@pytest.mark.parametrize("built", [True, False], ids=["c-extension", "hashlib"])
+def test_node_ids_in_c_and_without_it_equal_node_id_on_every_length_and_slice(
+    built: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    types = pa.array(["email", "phone", "email"])
-    values = pa.array(["memo@b.co", "+14155550000", "memo2@b.co"])
-    expected = [node_id(t, v) for t, v in zip(types.to_pylist(), values.to_pylist(), strict=True)]
-    assert node_ids(types, values).tolist() == expected
-    hashed: list[str] = []
-    real = identifiers._node_hash
-    monkeypatch.setattr(identifiers, "_node_hash", lambda key: hashed.append(key) or real(key))
-    assert node_ids(types, values).tolist() == expected
-    assert hashed == []  # remembered from the first call
-    monkeypatch.setattr(identifiers, "_NODE_IDS_KEPT", 2)  # three keys do not fit: start over
-    assert node_ids(types, values).tolist() == expected
-    assert len(hashed) == 3
+    if built:
+        assert identifiers._nodeids is not None, "the C extension is not built (setup.py)"
+    else:
+        monkeypatch.setattr(identifiers, "_nodeids", None)
+    types, values = _identifiers(3_000, seed=7)
+    expected = [node_id(t, v) for t, v in zip(types, values, strict=True)]
+    assert node_ids(pa.array(types), pa.array(values)).tolist() == expected
+    # arrays that start inside their buffers (the map column's keys and items are slices)
+    sliced = node_ids(pa.array(types).slice(5, 1_000), pa.array(values).slice(5, 1_000))
+    assert sliced.tolist() == expected[5:1_005]
