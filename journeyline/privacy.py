@@ -239,10 +239,10 @@ def key_fingerprint(privacy: PrivacyConfig) -> str:
     return _hmac(hash_key(privacy), "journeyline key fingerprint")[:16]
 
 
-def redact_quarantine(table: pa.Table, privacy: PrivacyConfig) -> pa.Table:
+def redact_quarantine(table: pa.Table, hasher: IdentifierHasher | None) -> pa.Table:
     """Quarantine rows fit to leave the pipeline: raw text and reason redacted, and the raw
-    text of a suppressed (forgotten) person's event blanked."""
-    hasher = hasher_for(privacy)
+    text of a suppressed (forgotten) person's event blanked (``hasher``: the run's,
+    ``hasher_for``; None when privacy is off and nobody is suppressed)."""
     if hasher is None or table.num_rows == 0:
         return table
     suppressed = pc.equal(table.column("reason_code"), "suppressed").to_pylist()

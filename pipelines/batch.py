@@ -29,7 +29,6 @@ import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from journeyline.config import Config
-from journeyline.privacy import redact_quarantine
 from journeyline.schema import (
     IDENTITY_CONFLICTS_SCHEMA,
     IDENTITY_EDGES_SCHEMA,
@@ -291,9 +290,7 @@ def build_batch_pipeline(config: Config, run: BatchRun, options: PipelineOptions
         >> beam.Map(_write_conflicts, f"{out}/identity_conflicts/part-0000.parquet")
     )
     _ = (
-        read[QUARANTINE]
-        | "RedactQuarantine"
-        >> beam.Map(redact_quarantine, config.privacy).with_output_types(pa.Table)
+        read[QUARANTINE]  # redacted by the reader
         | "WriteQuarantine"
         >> WriteSortedParts(
             f"{out}/quarantine",

@@ -29,6 +29,7 @@ from apache_beam.metrics import Metrics
 
 from journeyline.config import Config, SourceConfig
 from journeyline.parse_server import fork_context
+from journeyline.privacy import IdentifierHasher, redact_quarantine
 from journeyline.progress import READS
 from journeyline.schema import EVENT_SCHEMA, QUARANTINE_SCHEMA
 from transforms.adapters import file_records, records_from_rows, row_mapper
@@ -138,11 +139,23 @@ def _text_of(line: bytes) -> bytes:
 
 
 class _Tally:
-    """The counts and quarantine rows of one parse call (one file or one batch of rows)."""
+    """The counts and quarantine rows of one parse call (one file or one batch of rows).
 
-    def __init__(self, source: str, run_id: str, received_us: int, batch_rows: int) -> None:
+    Quarantine tables leave it redacted (``redact_quarantine`` with the source contract's
+    hasher): no clear e-mail or phone leaves the reader, in a batch run or a stream, and
+    the redaction runs where the parse does (the parse workers, on the local runner)."""
+
+    def __init__(
+        self,
+        source: str,
+        run_id: str,
+        received_us: int,
+        batch_rows: int,
+        hasher: IdentifierHasher | None,
+    ) -> None:
         self.run_id = run_id
         self.received_us = received_us
+        self.hasher = hasher
         self.rejects = BatchBuilder(QUARANTINE_SCHEMA, batch_rows)
         self.stats: dict[str, Any] = {
             "source": source,
@@ -156,18 +169,28 @@ class _Tally:
         }
 
     def reject(self, record: RawRecord, rejection: Rejection) -> pa.Table | None:
+        """Quarantine a record; a full table of quarantine rows, redacted, when there is one."""
         self.stats["quarantined_count"] += 1
-        return self.rejects.append(
-            {
-                "run_id": self.run_id,
-                "source": self.stats["source"],
-                "reason_code": rejection.code,
-                "reason": rejection.reason,
-                "raw": record.raw,
-                "received_at": self.received_us,
-                "location": record.location,
-            }
+        return self._redacted(
+            self.rejects.append(
+                {
+                    "run_id": self.run_id,
+                    "source": self.stats["source"],
+                    "reason_code": rejection.code,
+                    "reason": rejection.reason,
+                    "raw": record.raw,
+                    "received_at": self.received_us,
+                    "location": record.location,
+                }
+            )
         )
+
+    def flush(self) -> pa.Table | None:
+        """The quarantine rows not yet returned, redacted (None when there are none)."""
+        return self._redacted(self.rejects.flush())
+
+    def _redacted(self, table: pa.Table | None) -> pa.Table | None:
+        return None if table is None else redact_quarantine(table, self.hasher)
 
     def accepted(self, occurred_us: int, received_us: int, dropped: int) -> None:
         stats = self.stats
@@ -271,8 +294,12 @@ class ParseSourceFile(beam.DoFn):
             stats["quarantined_count"],
         )
 
+    def _tally(self, source: SourceConfig, received: datetime, batch_rows: int) -> _Tally:
+        hasher = self.contracts[source.name].hasher
+        return _Tally(source.name, self.run_id, to_micros(received), batch_rows, hasher)
+
     def _finish(self, tally: _Tally, label: str) -> Iterator[Any]:
-        table = tally.rejects.flush()
+        table = tally.flush()
         if table is not None:
             yield beam.pvalue.TaggedOutput(QUARANTINE, table)
         if _WORKER is None:  # a worker's parent counts its files as they come back
@@ -286,9 +313,7 @@ class ParseSourceFile(beam.DoFn):
 
         ``received`` is the fallback received_at (a file's modification time).
         """
-        tally = _Tally(
-            source.name, self.run_id, to_micros(received), self.config.pipeline.batch_rows
-        )
+        tally = self._tally(source, received, self.config.pipeline.batch_rows)
         yield from self._parse_into(source, records, received, tally, label)
         yield from self._finish(tally, label)
 
@@ -421,7 +446,7 @@ class ParseSourceFile(beam.DoFn):
         max_bytes = self.config.contract.max_raw_bytes
         batch_rows = self.config.pipeline.batch_rows
         fast = self.fast[source.name]
-        tally = _Tally(source.name, self.run_id, to_micros(received), batch_rows)
+        tally = self._tally(source, received, batch_rows)
         for start in range(0, len(lines), batch_rows):
             batch = lines[start : start + batch_rows]
             number = first + start  # the line number of the batch's first line

@@ -53,7 +53,6 @@ TABLE_STEPS: dict[str, tuple[str | None, ...]] = {
     "CarryUnmoved": (None,),
     "IdentityRows/Values": (None,),
     "WriteIdentityMap/SplitParts": (None,),
-    "RedactQuarantine": (None,),
     "WriteQuarantine/SplitParts": (None,),
 }
 

@@ -35,7 +35,6 @@ BATCH_STEPS = {
     "CarryUnmoved",
     "WriteTimeline",
     "WriteIdentityMap",
-    "RedactQuarantine",
     "WriteQuarantine",
     "CarryQuarantine",
     "SummariseCounts",

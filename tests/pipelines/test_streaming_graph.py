@@ -137,7 +137,7 @@ def test_without_java_kafka_fails_with_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_messages_go_through_the_shared_contract() -> None:
-    """Normalised, hashed like a batch row, quarantined with a reason, counted."""
+    """Normalised, hashed like a batch row, quarantined (redacted) with a reason, counted."""
     parse = ParseMessages(default_config(), "stream_test", "sales", "pubsub:sales-events")
     parse.setup()
     good = {
@@ -148,7 +148,8 @@ def test_messages_go_through_the_shared_contract() -> None:
     }
     published = datetime(2025, 3, 1, 10, 0, 5, tzinfo=UTC)
     outputs = list(parse.process(PubsubMessage(orjson.dumps(good), {}, "m-1", published)))
-    outputs += list(parse.process(PubsubMessage(b"{not json", {}, "m-2", published)))
+    bad = b"{not json, from Bob@X.example"
+    outputs += list(parse.process(PubsubMessage(bad, {}, "m-2", published)))
     tables = [o for o in outputs if isinstance(o, pa.Table)]
     rows = pa.concat_tables(tables).to_pylist()
     hasher = hasher_for(default_config().privacy)
@@ -159,8 +160,15 @@ def test_messages_go_through_the_shared_contract() -> None:
     assert rows[0]["received_at"] == published
     quarantined = [o.value for o in outputs if getattr(o, "tag", None) == QUARANTINE]
     assert [
-        (q["reason_code"], q["location"]) for q in pa.concat_tables(quarantined).to_pylist()
-    ] == [("malformed_json", "pubsub:sales-events:m-2")]
+        (q["reason_code"], q["location"], q["raw"])
+        for q in pa.concat_tables(quarantined).to_pylist()
+    ] == [  # redacted as a batch run's quarantine is: no clear e-mail leaves the stream
+        (
+            "malformed_json",
+            "pubsub:sales-events:m-2",
+            bad.decode().replace("Bob@X.example", hasher.value("email", "bob@x.example")),
+        )
+    ]
     stats = [o.value for o in outputs if getattr(o, "tag", None) == STATS]
     assert sum(s["input_count"] for s in stats) == 2
 

@@ -132,7 +132,8 @@ def test_quarantined_text_is_redacted_and_a_suppressed_persons_blanked() -> None
             ]
         )
     ]
-    out = redact_quarantine(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA), PrivacyConfig())
+    table = pa.Table.from_pylist(rows, QUARANTINE_SCHEMA)
+    out = redact_quarantine(table, hasher_for(PrivacyConfig()))
     text = " ".join(out["raw"].to_pylist() + out["reason"].to_pylist()).lower()
     for secret in ("bob@x.example", "0171 555", "7946", "gone@x.example"):
         assert secret not in text

@@ -16,6 +16,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 import transforms.read as read_module
 from journeyline.config import default_config
+from journeyline.privacy import hasher_for
 from journeyline.schema import EVENT_SCHEMA
 from tests.transforms.beam_helpers import local_pipeline
 from transforms.handoff import SHARED_MEMORY
@@ -184,6 +185,38 @@ def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
     assert one == two
     assert len(one["events"]) == 3 * 51 and len(one["quarantine"]) == 3 * 4
     assert one["stats"] == [("marketing", 55, 4)] * 3
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_quarantine_rows_leave_the_reader_redacted(tmp_path: Path, processes: int) -> None:
+    """No clear e-mail or phone number in a quarantined line's raw text or reason, whether
+    the file is parsed here or in worker processes (a batch run and a stream alike)."""
+    path = tmp_path / "m.jsonl"
+    lines = [
+        b'{"broken": "Ann@Example.org", "phone": "+44 20 7946 0958"',
+        json.dumps(
+            {**GOOD, "event_type": "levitated", "identifiers": {"email": "ann@example.org"}}
+        ).encode(),
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    config = default_config().with_input(tmp_path)
+    hasher = hasher_for(config.privacy)
+    assert hasher is not None  # tests/conftest.py sets the key
+    parse = ParseSourceFile(config, "run_test", processes)
+    parse.setup()
+    try:
+        item = InputFile("marketing", str(path), path.stat().st_size, path.stat().st_mtime)
+        out = [*parse.process(item), *parse.finish_bundle()]
+    finally:
+        parse.teardown()
+    values = [getattr(getattr(o, "value", o), "value", getattr(o, "value", o)) for o in out]
+    rows = pa.concat_tables(
+        [v for v in values if isinstance(v, pa.Table) and "raw" in v.schema.names]
+    ).to_pylist()
+    assert [r["reason_code"] for r in rows] == ["malformed_json", "unknown_event_type"]
+    text = " ".join(r["raw"] + r["reason"] for r in rows).lower()
+    assert "ann@example.org" not in text and "7946" not in text
+    assert text.count(hasher.value("email", "ann@example.org")) == 2
 
 
 @pytest.mark.parametrize("seed", range(6))
