@@ -12,6 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow
 
 from tests.transforms.beam_helpers import local_pipeline
+from transforms import pooled
 from transforms.pooled import PooledDoFn
 
 
@@ -114,3 +115,43 @@ def test_side_inputs_are_prepared_on_the_runners_thread_and_handed_to_the_work()
         assert [o.value for o in fn.finish_bundle()] == [10]
     finally:
         fn.teardown()
+
+
+class _Gated(PooledDoFn):
+    """Work that waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def work(self, element: int) -> list[Any]:
+        self.gate.wait(10)
+        return [element]
+
+
+def test_the_runner_waits_while_the_pool_has_its_fill_of_unfinished_work() -> None:
+    """At most ``_AHEAD`` elements per thread wait in memory: the next ``process`` blocks
+    until one is done, however many the bundle finished before."""
+    fn = _Gated()
+    fn.setup()
+    limit = pooled._AHEAD * fn.threads
+    try:
+        fn.start_bundle()
+        fn.gate.set()
+        for n in range(3 * limit):  # done tasks do not count against the limit
+            fn.process(n)
+        while not all(task.done() for task in fn.pending):
+            time.sleep(0.01)
+        fn.gate.clear()
+        feeder = threading.Thread(
+            target=lambda: [fn.process(n) for n in range(100, 100 + limit + 2)]
+        )
+        feeder.start()
+        time.sleep(0.3)
+        assert len(fn.pending) == 3 * limit + limit  # the next one waits for a free slot
+        fn.gate.set()
+        feeder.join(10)
+        values = [o.value for o in fn.finish_bundle()]
+    finally:
+        fn.gate.set()
+        fn.teardown()
+    assert values == [*range(3 * limit), *range(100, 100 + limit + 2)]
