@@ -128,6 +128,13 @@ def test_event_tables_have_one_schema_whichever_path_built_them(tmp_path: Path) 
     assert pa.concat_tables(tables).num_rows == 2
 
 
+def unwrapped(outputs: list) -> list:
+    """The values of a DoFn's outputs: tagged outputs and windowed values (emitted at
+    bundle end) unwrapped."""
+    values = [getattr(o, "value", o) for o in outputs]  # tagged outputs
+    return [getattr(v, "value", v) for v in values]  # windowed values
+
+
 def pairs(values: list, first: str, second: str) -> list[tuple]:
     """(first, second) of every row of the tables among ``values`` that have ``first``."""
     return sorted(
@@ -169,8 +176,7 @@ def test_files_parsed_by_worker_processes_give_the_same_outputs_and_counts(
             parse.teardown()
         if processes > 1 and os.path.isdir(SHARED_MEMORY):
             assert not os.path.exists(handoff)
-        values = [getattr(o, "value", o) for o in out]
-        values = [getattr(v, "value", v) for v in values]  # unwrap windowed values
+        values = unwrapped(out)
         return {
             "events": pairs(values, "event_id", "input_file"),
             "quarantine": pairs(values, "reason_code", "location"),
@@ -209,7 +215,7 @@ def test_quarantine_rows_leave_the_reader_redacted(tmp_path: Path, processes: in
         out = [*parse.process(item), *parse.finish_bundle()]
     finally:
         parse.teardown()
-    values = [getattr(getattr(o, "value", o), "value", getattr(o, "value", o)) for o in out]
+    values = unwrapped(out)
     rows = pa.concat_tables(
         [v for v in values if isinstance(v, pa.Table) and "raw" in v.schema.names]
     ).to_pylist()
@@ -269,8 +275,7 @@ def test_a_large_file_is_parsed_in_parts_with_the_outputs_of_one_process(
             out = [*parse.process(item), *parse.finish_bundle()]
         finally:
             parse.teardown()
-        values = [getattr(o, "value", o) for o in out]  # tagged outputs
-        values = [getattr(v, "value", v) for v in values]  # windowed values
+        values = unwrapped(out)
         counts = [(v["input_count"], v["quarantined_count"]) for v in values if isinstance(v, dict)]
         return (
             pairs(values, "event_id", "record_hash"),
