@@ -433,6 +433,7 @@ def run_batch(
     record = RunRecord(run_id, started, attempt, attempt=log.previous_attempts(run_id) + 1)
     if window is not None:
         record.window_start, record.window_end = window.bounds()
+    dbt_settings = _dbt_args(config, attempt_path, lake)  # an unusable warehouse path: said now
     log.write_run(record)
     mode = plan.mode
     progress.say(f"run {run_id} · {mode} · {len(files)} input files · lake attempt {attempt}")
@@ -445,7 +446,7 @@ def run_batch(
     on_bigquery = config.warehouse.type == "bigquery"
     # dbt imports and parses its project while Beam runs (on the core it leaves idle); the
     # dbt calls then run in that warm child, and the gates here.
-    warehouse = WarehouseWorker(_dbt_args(config, attempt_path, lake), gates_here=not on_bigquery)
+    warehouse = WarehouseWorker(dbt_settings, gates_here=not on_bigquery)
     try:
         with progress.step(f"Beam batch pipeline ({len(files)} files, {mode})"):
             batch = BatchRun(

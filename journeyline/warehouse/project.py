@@ -8,6 +8,7 @@ from typing import Any
 
 from journeyline.config import Config
 from journeyline.warehouse.dbt_runner import PROFILES_DIR, PROJECT_DIR
+from journeyline.warehouse.publish import make_folder
 
 # The lake folders dbt reads: the run attempt (new every run), the run history and the
 # stream's output (both in the lake). They reach dbt as environment variables read only
@@ -48,7 +49,7 @@ def dbt_args(config: Config, attempt_path: Path, ops_path: Path, work_dir: Path)
     the warehouse file but not its folder, so the folder is made here, before any dbt call
     (a first run's ``--warehouse new/folder/wh.duckdb``)."""
     if config.warehouse.type == "duckdb":
-        Path(config.warehouse.path).parent.mkdir(parents=True, exist_ok=True)
+        make_folder(config.warehouse.path)
     return {
         "project_dir": PROJECT_DIR,
         "profiles_dir": PROFILES_DIR,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from journeyline.errors import PipelineError
+from journeyline.errors import InputError, PipelineError
 
 # Published only when every error-severity gate passed.
 DATA_TABLES: tuple[str, ...] = (
@@ -39,10 +39,24 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def make_folder(path: str | Path) -> None:
+    """Make the warehouse file's folder when it is missing (DuckDB, and dbt-duckdb, make the
+    file but not its folder); an InputError naming it when it cannot be made."""
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot make the warehouse folder {folder}: {exc.strerror or exc}",
+            "give --warehouse (or warehouse.path) a file in a folder that exists or can be "
+            "made: no part of the path may be a file",
+        ) from None
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file, creating its folder on first use."""
     if not read_only:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:

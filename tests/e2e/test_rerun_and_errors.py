@@ -163,6 +163,23 @@ def test_an_unknown_runner_is_a_clear_error_before_anything_is_written(tmp_path:
     assert not lake.exists()
 
 
+def test_a_warehouse_path_under_a_file_is_a_clear_error_before_a_run_starts(
+    generated: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    lake = tmp_path / "lake"
+    warehouse = tmp_path / "taken" / "w.duckdb"
+    result = cli(
+        "run", "--input", str(generated), "--lake", str(lake), "--warehouse", str(warehouse)
+    )
+    assert result.returncode == 2
+    assert f"cannot make the warehouse folder {tmp_path / 'taken'}" in result.stderr
+    assert "fix:" in result.stderr and "Traceback" not in result.stderr
+    # no attempt begun, and none left "running" in the run log
+    assert not (lake / "runs").exists()
+    assert [p.name for p in (lake / "_ops" / "pipeline_runs").iterdir()] == ["_empty.parquet"]
+
+
 def test_a_configured_source_folder_that_is_missing_is_a_clear_error(tmp_path: Path) -> None:
     config = tmp_path / "journeyline.yml"
     config.write_text(
